@@ -1,0 +1,205 @@
+/* Internal structures of libsanl: the parsed config, the folded weights of
+ * every layer, and the layer kernels. Not installed.
+ *
+ * Activations are single images in (C, H, W) order, row-major, float32. */
+
+#ifndef SANL_PRIVATE_H
+#define SANL_PRIVATE_H
+
+#include "sanl.h"
+
+G_BEGIN_DECLS
+
+#ifndef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "sanl"
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Config (the JSON under __metadata__["sanl.config"])                     */
+
+typedef struct
+{
+  gboolean bottleneck;          /* "block": "basic" or "bottleneck" */
+  int depths[4];
+  int width;                    /* stem channels; stage l has width * 2^l */
+  int channels[4];              /* output channels of stages 1..4 */
+} SanlResNetSpec;
+
+typedef struct
+{
+  char *name;
+  int input_size;               /* S; a multiple of 32, at least 64 */
+  float mean[3];
+  float std[3];
+  int n_landmarks;              /* K */
+  char **landmarks;             /* K names */
+  int n_classes;
+  char **classes;
+  SanlResNetSpec classifier;
+  SanlResNetSpec backbone;
+  int fpn_channels;             /* F */
+  int head_channels;
+  float sigma_coarse;
+  float sigma_fine;
+} SanlConfig;
+
+gboolean sanl_config_parse (SanlConfig * config, const char *json,
+    const char *file, GError ** error);
+void sanl_config_clear (SanlConfig * config);
+
+/* ---------------------------------------------------------------------- */
+/* Layers with their weights (BatchNorm already folded in)                 */
+
+typedef struct
+{
+  int cin;
+  int cout;
+  int kernel;                   /* square kernels only */
+  int stride;
+  int pad;
+  float *weight;                /* (cout, cin * kernel * kernel) */
+  float *bias;                  /* (cout); zeros when the layer had none */
+} SanlConv;
+
+typedef struct
+{
+  int cin;
+  int cout;
+  float *weight;                /* (cout, cin) */
+  float *bias;                  /* (cout) */
+} SanlLinear;
+
+typedef struct
+{
+  SanlConv conv1;
+  SanlConv conv2;
+  SanlConv conv3;               /* bottleneck only */
+  SanlConv down;                /* valid when has_down */
+  gboolean bottleneck;
+  gboolean has_down;
+} SanlBlock;
+
+typedef struct
+{
+  SanlResNetSpec spec;
+  SanlConv stem;                /* 7x7 stride 2, then 3x3/2 max-pool */
+  SanlBlock *blocks[4];         /* spec.depths[l] blocks in stage l */
+} SanlResNet;
+
+typedef struct
+{
+  int channels;                 /* C */
+  int inner;                    /* C / 2 (at least 1) */
+  SanlConv theta;               /* 1x1, C -> inner */
+  SanlConv phi;
+  SanlConv g;
+  SanlConv out;                 /* 1x1, inner -> C, BatchNorm folded */
+} SanlNonLocal;
+
+typedef struct
+{
+  SanlConv lateral[4];          /* 1x1, C_l -> F */
+  SanlConv smooth2;             /* 3x3, F -> F */
+  SanlConv smooth5;
+} SanlPyramid;
+
+typedef struct
+{
+  SanlConv conv1;               /* 3x3 conv-BN-ReLU */
+  SanlConv conv2;               /* 3x3 conv-BN-ReLU */
+  SanlConv out;                 /* 1x1 to K heatmaps */
+} SanlHead;
+
+struct _SanlModel
+{
+  gint ref_count;
+  char *path;
+  SanlConfig config;
+  SanlResNet classifier;
+  SanlLinear fc;                /* classifier logits */
+  SanlResNet backbone;
+  SanlNonLocal nonlocal[4];
+  SanlPyramid pyramid;
+  SanlHead coarse;
+  SanlHead fine;
+  SanlLinear visibility;
+  GPtrArray *allocations;       /* every weight buffer, freed with the model */
+};
+
+/* Output size of a convolution or pooling window along one axis. */
+static inline int
+sanl_window_out (int in, int kernel, int stride, int pad)
+{
+  return (in + 2 * pad - kernel) / stride + 1;
+}
+
+/* im2col workspace, in floats, that sanl_conv_forward needs at (h, w). */
+gsize sanl_conv_workspace (const SanlConv * conv, int h, int w);
+
+/* y (cout, oh, ow) = conv(x (cin, h, w)) + bias, then ReLU when relu. */
+void sanl_conv_forward (const SanlConv * conv, const float *x, int h, int w,
+    float *y, gboolean relu, float *work);
+
+/* dx (cin, h, w) = gradient of sum(dy * conv(x)) with respect to x, for
+ * dy (cout, oh, ow). Needs the same workspace as the forward pass. */
+void sanl_conv_backward_data (const SanlConv * conv, const float *dy, int h,
+    int w, float *dx, float *work);
+
+/* y (c, oh, ow) = max over kernel x kernel windows; padding never wins. */
+void sanl_max_pool (const float *x, int c, int h, int w, int kernel,
+    int stride, int pad, float *y);
+
+/* y (c) = mean of each (h * w) channel of x. */
+void sanl_global_avg_pool (const float *x, int c, int hw, float *y);
+
+/* y (cout) = W x + b. */
+void sanl_linear_forward (const SanlLinear * linear, const float *x,
+    float *y);
+
+void sanl_relu (float *x, gsize n);
+
+/* y += x, elementwise. */
+void sanl_add (float *y, const float *x, gsize n);
+
+/* y (c, 2h, 2w) += nearest 2x upsampling of x (c, h, w). */
+void sanl_upsample2_add (float *y, const float *x, int c, int h, int w);
+
+/* Softmax of each of rows rows of cols values, in place. */
+void sanl_softmax_rows (float *x, int rows, int cols);
+
+/* Workspace, in floats, of sanl_nonlocal_forward at (h, w). */
+gsize sanl_nonlocal_workspace (const SanlNonLocal * block, int h, int w);
+
+/* x (C, h, w) += out(sum_j softmax_j(theta_i . phi_j) a_j g_j), in place.
+ * attention (h, w) in [0, 1], or NULL for a = 1 (plain non-local). */
+void sanl_nonlocal_forward (const SanlNonLocal * block, float *x, int h,
+    int w, const float *attention, float *work);
+
+/* ---------------------------------------------------------------------- */
+/* Preprocessing and decoding                                              */
+
+typedef struct
+{
+  float scale;                  /* network pixels per frame pixel */
+  float ox;                     /* left padding in network pixels */
+  float oy;                     /* top padding in network pixels */
+} SanlLetterbox;
+
+SanlLetterbox sanl_letterbox_geometry (const SanlRect * region, int size);
+
+/* input (3, size, size): region of image letterboxed, bilinear, normalised
+ * with mean and std; padding is 0 (the mean colour). */
+void sanl_preprocess (const SanlImage * image, const SanlRect * region,
+    int size, const float mean[3], const float std[3], float *input);
+
+/* Sub-pixel peak of a (h, w) heatmap, in heatmap pixels; returns height. */
+float sanl_heatmap_peak (const float *heatmap, int h, int w, float *px,
+    float *py);
+
+/* Heatmap pixel coordinates (stride 4) to frame pixel coordinates. */
+void sanl_heatmap_to_frame (const SanlRect * region, int size, float hx,
+    float hy, float *x, float *y);
+
+G_END_DECLS
+
+#endif /* SANL_PRIVATE_H */
