@@ -1,0 +1,564 @@
+/* sanl-infer: landmarks of still images, one JSON object per image per line.
+ *
+ *   sanl-infer --model sanl/models/default.safetensors shirt.jpg dress.png
+ *   sanl-infer --model lite.safetensors --attention none \
+ *       --dump outputs.safetensors shirt.png
+ *
+ * Each image is decoded (JPEG with libjpeg-turbo, PNG with libpng, told
+ * apart by their first bytes) and run whole through the network. --dump
+ * writes the raw outputs of the last image's run as F32 tensors of a
+ * .safetensors file, for comparison with the PyTorch twin's infer.py.
+ *
+ * JPEGs are decoded straight to BGRx and RGBA PNGs read as RGBx, so those
+ * images go through the engine's BGRX and RGBX paths rather than RGB. */
+
+#include "sanl.h"
+
+#include <json-glib/json-glib.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jpeglib.h>
+
+/* Most pixels an image may have: 256 Mpixel, 1 GiB as BGRx. */
+#define MAX_PIXELS (1 << 28)
+
+/* ---------------------------------------------------------------------- */
+/* Decoded images                                                          */
+
+typedef struct
+{
+  SanlImage image;
+  guint8 *pixels; /* (height, stride) bytes, owned */
+} Picture;
+
+static void
+picture_clear (Picture *pic)
+{
+  g_clear_pointer (&pic->pixels, g_free);
+}
+
+static gboolean
+check_size (const char *path, guint64 width, guint64 height, GError **error)
+{
+  if (width == 0 || height == 0 || width * height > MAX_PIXELS) {
+    g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
+        "%s: image size %" G_GUINT64_FORMAT "x%" G_GUINT64_FORMAT
+        " is not supported",
+        path, width, height);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* JPEG                                                                    */
+
+typedef struct
+{
+  struct jpeg_error_mgr base;
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+} JpegErrors;
+
+static void
+jpeg_fail (j_common_ptr cinfo)
+{
+  JpegErrors *errors = (JpegErrors *) cinfo->err;
+
+  cinfo->err->format_message (cinfo, errors->message);
+  longjmp (errors->jump, 1);
+}
+
+/* A warning means corrupt or truncated data: refuse the image rather than
+ * run the network on libjpeg's grey fill. Trace messages are dropped. */
+static void
+jpeg_message (j_common_ptr cinfo, int level)
+{
+  if (level < 0)
+    jpeg_fail (cinfo);
+}
+
+/* pic: the JPEG in data as BGRx. */
+static gboolean
+load_jpeg (const char *path, const guint8 *data, gsize size, Picture *pic,
+    GError **error)
+{
+  struct jpeg_decompress_struct cinfo;
+  JpegErrors errors;
+  int stride;
+
+  cinfo.err = jpeg_std_error (&errors.base);
+  errors.base.error_exit = jpeg_fail;
+  errors.base.emit_message = jpeg_message;
+  if (setjmp (errors.jump)) {
+    g_set_error (error, SANL_ERROR, SANL_ERROR_FORMAT, "%s: bad JPEG: %s", path,
+        errors.message);
+    jpeg_destroy_decompress (&cinfo);
+    picture_clear (pic);
+    return FALSE;
+  }
+  jpeg_create_decompress (&cinfo);
+  jpeg_mem_src (&cinfo, data, size);
+  jpeg_read_header (&cinfo, TRUE);
+
+  if (cinfo.jpeg_color_space == JCS_CMYK
+      || cinfo.jpeg_color_space == JCS_YCCK) {
+    g_set_error (error, SANL_ERROR, SANL_ERROR_FORMAT,
+        "%s: CMYK JPEG images are not supported", path);
+    jpeg_destroy_decompress (&cinfo);
+    return FALSE;
+  }
+  if (!check_size (path, cinfo.image_width, cinfo.image_height, error)) {
+    jpeg_destroy_decompress (&cinfo);
+    return FALSE;
+  }
+
+  /* libjpeg's defaults otherwise (islow DCT, fancy upsampling), as the
+   * twin's decoder uses them */
+  cinfo.out_color_space = JCS_EXT_BGRX;
+  jpeg_start_decompress (&cinfo);
+  stride = cinfo.output_width * 4;
+  pic->pixels = g_malloc ((gsize) stride * cinfo.output_height);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = pic->pixels + (gsize) cinfo.output_scanline * stride;
+
+    jpeg_read_scanlines (&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress (&cinfo);
+
+  pic->image = (SanlImage){ SANL_PIXEL_BGRX, cinfo.output_width,
+    cinfo.output_height, { pic->pixels }, { stride } };
+  jpeg_destroy_decompress (&cinfo);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* PNG                                                                     */
+
+typedef struct
+{
+  const guint8 *data;
+  gsize size;
+  gsize at;
+  char message[256];
+} PngSource;
+
+static void
+png_read_memory (png_structp png, png_bytep out, png_size_t n)
+{
+  PngSource *src = png_get_io_ptr (png);
+
+  if (n > src->size - src->at)
+    png_error (png, "file is truncated");
+  memcpy (out, src->data + src->at, n);
+  src->at += n;
+}
+
+static void
+png_fail (png_structp png, png_const_charp message)
+{
+  PngSource *src = png_get_error_ptr (png);
+
+  g_strlcpy (src->message, message, sizeof src->message);
+  png_longjmp (png, 1);
+}
+
+/* Warnings (odd colour profiles and the like) do not stop decoding. */
+static void
+png_warn (png_structp png, png_const_charp message)
+{
+  g_debug ("PNG warning: %s", message);
+}
+
+/* pic: the PNG in data, 8 bits per channel, as RGB or (with alpha) RGBx. */
+static gboolean
+load_png (const char *path, const guint8 *data, gsize size, Picture *pic,
+    GError **error)
+{
+  PngSource src = { data, size, 0, "" };
+  png_structp png;
+  png_infop info = NULL;
+  png_uint_32 width, height;
+  int channels, stride;
+  png_bytep *volatile rows = NULL;
+
+  png = png_create_read_struct (
+      PNG_LIBPNG_VER_STRING, &src, png_fail, png_warn);
+  if (png)
+    info = png_create_info_struct (png);
+  if (!png || !info) {
+    g_set_error (error, SANL_ERROR, SANL_ERROR_IO,
+        "%s: cannot start the PNG decoder", path);
+    png_destroy_read_struct (&png, NULL, NULL);
+    return FALSE;
+  }
+  if (setjmp (png_jmpbuf (png))) {
+    g_set_error (error, SANL_ERROR, SANL_ERROR_FORMAT, "%s: bad PNG: %s", path,
+        src.message);
+    png_destroy_read_struct (&png, &info, NULL);
+    g_free (rows);
+    picture_clear (pic);
+    return FALSE;
+  }
+  png_set_read_fn (png, &src, png_read_memory);
+  png_read_info (png, info);
+  width = png_get_image_width (png, info);
+  height = png_get_image_height (png, info);
+  if (!check_size (path, width, height, error)) {
+    png_destroy_read_struct (&png, &info, NULL);
+    return FALSE;
+  }
+
+  /* palette, low bit depths and tRNS to 8-bit RGB(A); 16-bit to 8 */
+  png_set_expand (png);
+  png_set_strip_16 (png);
+  png_set_gray_to_rgb (png);
+  png_set_interlace_handling (png);
+  png_read_update_info (png, info);
+  channels = png_get_channels (png, info);
+  if (channels != 3 && channels != 4)
+    png_error (png, "unexpected channel count after expansion");
+
+  stride = width * channels;
+  pic->pixels = g_malloc ((gsize) stride * height);
+  rows = g_new (png_bytep, height);
+  for (png_uint_32 i = 0; i < height; i++)
+    rows[i] = pic->pixels + (gsize) i * stride;
+  png_read_image (png, rows);
+  png_read_end (png, NULL);
+
+  pic->image = (SanlImage){ channels == 4 ? SANL_PIXEL_RGBX : SANL_PIXEL_RGB,
+    width, height, { pic->pixels }, { stride } };
+  png_destroy_read_struct (&png, &info, NULL);
+  g_free (rows);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Any image                                                               */
+
+static gboolean
+load_image (const char *path, Picture *pic, GError **error)
+{
+  static const guint8 png_magic[8]
+      = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  static const guint8 jpeg_magic[3] = { 0xff, 0xd8, 0xff };
+  g_autofree guint8 *data = NULL;
+  gsize size;
+
+  if (!g_file_get_contents (path, (char **) &data, &size, error))
+    return FALSE;
+  if (size >= sizeof png_magic && !memcmp (data, png_magic, sizeof png_magic))
+    return load_png (path, data, size, pic, error);
+  if (size >= sizeof jpeg_magic
+      && !memcmp (data, jpeg_magic, sizeof jpeg_magic))
+    return load_jpeg (path, data, size, pic, error);
+
+  g_set_error (error, SANL_ERROR, SANL_ERROR_FORMAT,
+      "%s: not a JPEG or PNG image", path);
+  return FALSE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Output                                                                  */
+
+/* One line: {"image", "width", "height", "category", "category_score",
+ * "landmarks": [{"name", "x", "y", "score", "visibility", "visible"}]}. */
+static void
+print_result (SanlModel *model, const char *path, const SanlResult *result,
+    const SanlRect *frame)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *line = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "image");
+  json_builder_add_string_value (b, path);
+  json_builder_set_member_name (b, "width");
+  json_builder_add_int_value (b, (gint64) frame->width);
+  json_builder_set_member_name (b, "height");
+  json_builder_add_int_value (b, (gint64) frame->height);
+
+  /* no classifier ran with attention off */
+  json_builder_set_member_name (b, "category");
+  if (result->category >= 0)
+    json_builder_add_string_value (
+        b, sanl_model_get_class_name (model, result->category));
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "category_score");
+  if (result->category >= 0)
+    json_builder_add_double_value (b, result->category_score);
+  else
+    json_builder_add_null_value (b);
+
+  json_builder_set_member_name (b, "landmarks");
+  json_builder_begin_array (b);
+  for (int k = 0; k < result->n_landmarks; k++) {
+    const SanlLandmark *mark = &result->landmarks[k];
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, sanl_model_get_landmark_name (model, k));
+    json_builder_set_member_name (b, "x");
+    json_builder_add_double_value (b, mark->x);
+    json_builder_set_member_name (b, "y");
+    json_builder_add_double_value (b, mark->y);
+    json_builder_set_member_name (b, "score");
+    json_builder_add_double_value (b, mark->score);
+    json_builder_set_member_name (b, "visibility");
+    json_builder_add_double_value (b, mark->visibility);
+    json_builder_set_member_name (b, "visible");
+    json_builder_add_boolean_value (b, mark->visible);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  line = json_generator_to_data (gen, NULL);
+  printf ("%s\n", line);
+  fflush (stdout);
+}
+
+/* Names of the outputs in a dump, indexed by SanlOutput: the twin's keys. */
+static const char *const output_names[SANL_N_OUTPUTS] = {
+  [SANL_OUTPUT_INPUT] = "input",
+  [SANL_OUTPUT_ATTENTION_1] = "attention.1",
+  [SANL_OUTPUT_ATTENTION_2] = "attention.2",
+  [SANL_OUTPUT_ATTENTION_3] = "attention.3",
+  [SANL_OUTPUT_ATTENTION_4] = "attention.4",
+  [SANL_OUTPUT_LOGITS] = "logits",
+  [SANL_OUTPUT_HEATMAPS_COARSE] = "heatmaps.coarse",
+  [SANL_OUTPUT_HEATMAPS_FINE] = "heatmaps.fine",
+  [SANL_OUTPUT_VISIBILITY] = "visibility",
+};
+
+static gsize
+tensor_numel (const SanlTensor *t)
+{
+  gsize n = 1;
+
+  for (int d = 0; d < t->n_dims; d++)
+    n *= t->shape[d];
+  return n;
+}
+
+/* The safetensors header: each output the run made, F32, in SanlOutput
+ * order, its data right after the previous one's. */
+static char *
+dump_header (
+    const SanlTensor *outputs, const char *image_path, const char *model_path)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  gsize offset = 0;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "__metadata__");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "image");
+  json_builder_add_string_value (b, image_path);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, model_path);
+  json_builder_end_object (b);
+
+  for (int o = 0; o < SANL_N_OUTPUTS; o++) {
+    const SanlTensor *t = &outputs[o];
+    gsize bytes = tensor_numel (t) * sizeof (float);
+
+    if (!t->data)
+      continue;
+    json_builder_set_member_name (b, output_names[o]);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "dtype");
+    json_builder_add_string_value (b, "F32");
+    json_builder_set_member_name (b, "shape");
+    json_builder_begin_array (b);
+    for (int d = 0; d < t->n_dims; d++)
+      json_builder_add_int_value (b, t->shape[d]);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "data_offsets");
+    json_builder_begin_array (b);
+    json_builder_add_int_value (b, offset);
+    json_builder_add_int_value (b, offset + bytes);
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+    offset += bytes;
+  }
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+/* OUT: 8-byte little-endian header length, the header padded with spaces
+ * to a multiple of 8, then the little-endian F32 data. */
+static gboolean
+dump_outputs (SanlSession *session, const char *out_path,
+    const char *image_path, GError **error)
+{
+  SanlTensor outputs[SANL_N_OUTPUTS];
+  g_autofree char *header = NULL;
+  g_autoptr (GByteArray) file = g_byte_array_new ();
+  gsize header_len;
+  guint64 len_le;
+
+  for (int o = 0; o < SANL_N_OUTPUTS; o++)
+    outputs[o] = sanl_session_get_output (session, o);
+  header = dump_header (outputs, image_path,
+      sanl_model_get_path (sanl_session_get_model (session)));
+
+  header_len = (strlen (header) + 7) / 8 * 8;
+  len_le = GUINT64_TO_LE ((guint64) header_len);
+  g_byte_array_append (file, (const guint8 *) &len_le, 8);
+  g_byte_array_append (file, (const guint8 *) header, strlen (header));
+  for (gsize i = strlen (header); i < header_len; i++)
+    g_byte_array_append (file, (const guint8 *) " ", 1);
+
+  for (int o = 0; o < SANL_N_OUTPUTS; o++) {
+    gsize n = tensor_numel (&outputs[o]);
+
+    if (!outputs[o].data)
+      continue;
+    for (gsize i = 0; i < n; i++) {
+      guint32 bits;
+
+      memcpy (&bits, &outputs[o].data[i], 4);
+      bits = GUINT32_TO_LE (bits);
+      g_byte_array_append (file, (const guint8 *) &bits, 4);
+    }
+  }
+  return g_file_set_contents (
+      out_path, (const char *) file->data, file->len, error);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Main                                                                    */
+
+static char *opt_model = NULL;
+static char *opt_attention = NULL;
+static int opt_threads = 0;
+static char *opt_dump = NULL;
+static char **opt_images = NULL;
+
+static const GOptionEntry entries[]
+    = { { "model", 'm', 0, G_OPTION_ARG_FILENAME, &opt_model,
+            "Model file (.safetensors)", "FILE" },
+        { "attention", 'a', 0, G_OPTION_ARG_STRING, &opt_attention,
+            "gradcam (default) or none", "MODE" },
+        { "threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
+            "BLAS threads (0: OpenBLAS's default)", "N" },
+        { "dump", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dump,
+            "Write the last image's raw outputs to OUT.safetensors", "OUT" },
+        { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_images,
+            NULL, "IMAGE..." },
+        { NULL } };
+
+static gboolean
+parse_args (int *argc, char ***argv, SanlAttention *attention, GError **error)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new (
+      "- fashion landmarks of JPEG and PNG images as JSON lines");
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, argc, argv, error))
+    return FALSE;
+  if (!opt_model || !opt_images || !opt_images[0]) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+        "need --model FILE and at least one IMAGE (see --help)");
+    return FALSE;
+  }
+  if (!opt_attention || !strcmp (opt_attention, "gradcam"))
+    *attention = SANL_ATTENTION_GRADCAM;
+  else if (!strcmp (opt_attention, "none"))
+    *attention = SANL_ATTENTION_NONE;
+  else {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "--attention must be gradcam or none, not \"%s\"", opt_attention);
+    return FALSE;
+  }
+  if (opt_threads < 0) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "--threads must be 0 or more");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Decodes, runs and prints one image; dumps its outputs when dump_path. */
+static gboolean
+infer_one (SanlSession *session, const char *path, const char *dump_path,
+    GError **error)
+{
+  Picture pic = { { 0 } };
+  SanlResult result;
+  SanlRect whole;
+  gboolean ok;
+
+  if (!load_image (path, &pic, error))
+    return FALSE;
+  whole = (SanlRect){ 0, 0, pic.image.width, pic.image.height };
+  ok = sanl_session_run (session, &pic.image, &whole, &result, error);
+  picture_clear (&pic);
+  if (!ok) {
+    g_prefix_error (error, "%s: ", path);
+    return FALSE;
+  }
+
+  print_result (sanl_session_get_model (session), path, &result, &whole);
+  return !dump_path || dump_outputs (session, dump_path, path, error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  SanlAttention attention;
+  SanlModel *model;
+  SanlSession *session;
+  int n_images, status = 0;
+
+  if (!parse_args (&argc, &argv, &attention, &error)) {
+    fprintf (stderr, "sanl-infer: %s\n", error->message);
+    return 1;
+  }
+  sanl_set_threads (opt_threads);
+
+  model = sanl_model_load (opt_model, &error);
+  if (!model) {
+    fprintf (stderr, "sanl-infer: %s\n", error->message);
+    return 1;
+  }
+  session = sanl_session_new (model, &error);
+  if (!session) {
+    fprintf (stderr, "sanl-infer: %s\n", error->message);
+    sanl_model_unref (model);
+    return 1;
+  }
+  sanl_session_set_attention (session, attention);
+
+  /* a bad image is reported and skipped; the exit status remembers it */
+  n_images = g_strv_length (opt_images);
+  for (int i = 0; i < n_images; i++) {
+    const char *dump = i == n_images - 1 ? opt_dump : NULL;
+
+    if (!infer_one (session, opt_images[i], dump, &error)) {
+      fprintf (stderr, "sanl-infer: %s\n", error->message);
+      g_clear_error (&error);
+      status = 1;
+    }
+  }
+
+  sanl_session_free (session);
+  sanl_model_unref (model);
+  return status;
+}

@@ -1,0 +1,133 @@
+"""Landmarks of still images with the PyTorch twin: infer.py prints what sanl-infer prints.
+
+    /usr/bin/python3 sanl/torch/infer.py --model lite.safetensors shirt.jpg dress.png
+    /usr/bin/python3 sanl/torch/infer.py --model lite.safetensors --attention none \\
+        --dump outputs.safetensors shirt.png
+
+Reads the model file (its sanl.config builds SanlNet, its tensors load into
+it), decodes each image with PIL (libjpeg-turbo and libpng underneath, with
+their default settings, as sanl-infer uses them), letterboxes the whole
+image exactly as sanl/NETWORK.md says (preprocess.py), runs the twin in eval
+mode and decodes with model.decode. Prints one JSON object per image per
+line; --dump writes the last image's raw outputs as F32 tensors of a
+.safetensors file with the names sanl-infer gives them.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import safetensors_io  # noqa: E402
+from model import SanlNet, decode  # noqa: E402
+from preprocess import letterbox  # noqa: E402
+
+# Raw outputs in a dump, in sanl-infer's order.
+DUMP_NAMES = ["input", "attention.1", "attention.2", "attention.3", "attention.4",
+              "logits", "heatmaps.coarse", "heatmaps.fine", "visibility"]
+
+
+def load_model(path):
+    """SanlNet in eval mode from a model file; F16 and BF16 tensors widened to F32."""
+    tensors, metadata = safetensors_io.load(path)
+    if "sanl.config" not in metadata:
+        raise ValueError(f"{path}: no sanl.config in __metadata__")
+    config = json.loads(metadata["sanl.config"])
+    net = SanlNet(config)
+    state = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}
+
+    # Strict, except that num_batches_tracked may be absent.
+    result = net.load_state_dict(state, strict=False)
+    missing = [n for n in result.missing_keys if not n.endswith(".num_batches_tracked")]
+    if missing or result.unexpected_keys:
+        raise ValueError(f"{path}: tensors do not match the config: missing {missing[:5]}, "
+                         f"unexpected {result.unexpected_keys[:5]}")
+    return net.eval()
+
+
+def load_rgb(path):
+    """(H, W, 3) uint8 RGB of a JPEG or PNG file; alpha is dropped, not blended."""
+    with Image.open(path) as im:
+        if im.format not in ("JPEG", "PNG"):
+            raise ValueError("not a JPEG or PNG image")
+        if im.mode == "CMYK":
+            raise ValueError("CMYK JPEG images are not supported")
+        return np.asarray(im.convert("RGB"))
+
+
+def run(net, image, attention):
+    """(outputs of one image with a batch of 1, region, input size) for an RGB image."""
+    cfg = net.config
+    size = cfg["input_size"]
+    height, width = image.shape[:2]
+    region = (0.0, 0.0, float(width), float(height))
+    x = letterbox(image, region, size, cfg["mean"], cfg["std"])
+    with torch.no_grad():
+        out = net(x[None], attention=attention)
+    out["input"] = x[None]
+    return out, region, size
+
+
+def result_json(net, path, image, out, region, size):
+    """The dict sanl-infer prints for one image."""
+    cfg = net.config
+    category = score = None
+    if "logits" in out:
+        logits = out["logits"][0]
+        c = int(torch.argmax(logits))
+        category = cfg["classes"][c]
+        score = float(torch.softmax(logits, dim=0)[c])
+    marks = []
+    for name, mark in zip(cfg["landmarks"], decode(out, region, size)):
+        marks.append({"name": name, "x": mark["x"], "y": mark["y"], "score": mark["score"],
+                      "visibility": mark["visibility"], "visible": mark["visible"]})
+    return {"image": path, "width": image.shape[1], "height": image.shape[0],
+            "category": category, "category_score": score, "landmarks": marks}
+
+
+def dump(out, path, image_path, model_path):
+    """Write the outputs this run made, batch dimension dropped, as F32."""
+    tensors = {name: out[name][0].float().contiguous() for name in DUMP_NAMES if name in out}
+    safetensors_io.save_file(tensors, path, {"image": image_path, "model": model_path})
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="model file (.safetensors)")
+    ap.add_argument("--attention", choices=["gradcam", "none"], default="gradcam")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument("--dump", metavar="OUT", help="write the last image's raw outputs")
+    ap.add_argument("images", nargs="+", metavar="IMAGE")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
+
+    try:
+        net = load_model(args.model)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"infer.py: {e}", file=sys.stderr)
+        return 1
+
+    status = 0
+    for i, path in enumerate(args.images):
+        try:
+            image = load_rgb(path)
+        except (OSError, ValueError, SyntaxError) as e:
+            print(f"infer.py: {path}: {e}", file=sys.stderr)
+            status = 1
+            continue
+        out, region, size = run(net, image, args.attention == "gradcam")
+        line = result_json(net, path, image, out, region, size)
+        print(json.dumps(line), flush=True)
+        if args.dump and i == len(args.images) - 1:
+            dump(out, args.dump, path, args.model)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
