@@ -1,0 +1,132 @@
+"""Reading and writing .safetensors files without the safetensors package.
+
+Layout: an 8-byte little-endian header length N, N bytes of JSON, then the
+raw little-endian tensor data. The JSON maps each tensor name to
+{"dtype", "shape", "data_offsets": [begin, end]} (offsets from the start
+of the data) and may hold "__metadata__", a map of strings. This writer pads
+the header with spaces to a multiple of 8 bytes and lays the tensors out
+contiguously in the order given, which is what libsanl's loader requires:
+regions that tile the data section exactly.
+"""
+
+import json
+import struct
+import sys
+
+import torch
+
+DTYPES = {
+    torch.float32: "F32",
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.float64: "F64",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.int16: "I16",
+    torch.int8: "I8",
+    torch.uint8: "U8",
+    torch.bool: "BOOL",
+}
+TORCH_DTYPES = {name: dtype for dtype, name in DTYPES.items()}
+
+METADATA_KEY = "__metadata__"
+
+
+def _check_byte_order():
+    if sys.byteorder != "little":
+        raise RuntimeError("safetensors_io only runs on little-endian machines")
+
+
+def _tensor_bytes(tensor):
+    """Raw bytes of a tensor in row-major order."""
+    flat = tensor.detach().cpu().contiguous().reshape(-1)
+    if flat.numel() == 0:
+        return b""
+    return flat.view(torch.uint8).numpy().tobytes()
+
+
+def save_file(tensors, path, metadata=None):
+    """Write a dict of name -> tensor to path; metadata maps str -> str."""
+    _check_byte_order()
+    header = {}
+    if metadata:
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError(f"metadata {key!r}: keys and values must be strings")
+        header[METADATA_KEY] = dict(metadata)
+
+    blobs = []
+    offset = 0
+    for name, tensor in tensors.items():
+        if name == METADATA_KEY:
+            raise ValueError(f"{METADATA_KEY} is not a tensor name")
+        if tensor.dtype not in DTYPES:
+            raise TypeError(f"{name}: dtype {tensor.dtype} has no safetensors name")
+        blob = _tensor_bytes(tensor)
+        header[name] = {
+            "dtype": DTYPES[tensor.dtype],
+            "shape": list(tensor.shape),
+            "data_offsets": [offset, offset + len(blob)],
+        }
+        blobs.append(blob)
+        offset += len(blob)
+
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+def _read_header(f, path):
+    raw = f.read(8)
+    if len(raw) != 8:
+        raise ValueError(f"{path}: too short for a safetensors header")
+    (size,) = struct.unpack("<Q", raw)
+    text = f.read(size)
+    if len(text) != size:
+        raise ValueError(f"{path}: header length {size} runs past the end of the file")
+    header = json.loads(text.decode("utf-8"))
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: header is not a JSON object")
+    return header
+
+
+def read_metadata(path):
+    """The __metadata__ map of the file at path (empty when absent)."""
+    with open(path, "rb") as f:
+        return dict(_read_header(f, path).get(METADATA_KEY, {}))
+
+
+def load(path):
+    """Read the file at path: returns (dict of name -> tensor, metadata)."""
+    _check_byte_order()
+    with open(path, "rb") as f:
+        header = _read_header(f, path)
+        data = bytearray(f.read())
+
+    metadata = dict(header.pop(METADATA_KEY, {}))
+    tensors = {}
+    for name, entry in header.items():
+        dtype = TORCH_DTYPES.get(entry["dtype"])
+        if dtype is None:
+            raise ValueError(f"{path}: tensor {name!r}: unknown dtype {entry['dtype']!r}")
+        begin, end = entry["data_offsets"]
+        if not 0 <= begin <= end <= len(data):
+            raise ValueError(f"{path}: tensor {name!r}: data_offsets out of range")
+        shape = list(entry["shape"])
+        if end == begin:
+            tensors[name] = torch.zeros(shape, dtype=dtype)
+            continue
+        itemsize = torch.tensor([], dtype=dtype).element_size()
+        count = (end - begin) // itemsize
+        flat = torch.frombuffer(data, dtype=dtype, count=count, offset=begin)
+        tensors[name] = flat.reshape(shape).clone()
+    return tensors, metadata
+
+
+def load_file(path):
+    """Read the file at path: returns a dict of name -> tensor."""
+    return load(path)[0]
