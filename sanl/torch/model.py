@@ -50,8 +50,8 @@ CONFIGS = {
         "input_size": 192,
         "classifier": {"block": "basic", "depths": [2, 2, 2, 2], "width": 16},
         "backbone": {"block": "basic", "depths": [2, 2, 2, 2], "width": 24},
-        "fpn_channels": 64,
-        "head_channels": 64,
+        "fpn_channels": 48,
+        "head_channels": 32,
     },
     # Tiny network for fast unit and fuzz tests; odd widths on purpose.
     "tiny": {
