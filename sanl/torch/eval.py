@@ -1,0 +1,122 @@
+"""Normalised error (NE) of the PyTorch twin on a landmark set.
+
+NE as the fashion landmark literature computes it: each image is cropped to
+its ground-truth box (the box is the letterboxed region), predictions and
+labels are divided by the box width and height, the L2 distance is taken
+over landmarks labelled visible, averaged per landmark over the images, and
+NE is the mean over the landmarks that occur at least once.
+
+    /usr/bin/python3 sanl/torch/eval.py --model default.safetensors \
+        --data ../shared/data/robot-fld --split val
+
+prints the same table as sanl-eval and ends with the line `NE 0.xxxx`.
+"""
+
+import argparse
+import math
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import data as D  # noqa: E402
+from model import SanlNet, decode  # noqa: E402
+from preprocess import letterbox  # noqa: E402
+
+
+def predict(net, image, region, attention=True):
+    """Decoded landmarks of one (H, W, 3) uint8 RGB image for one region."""
+    cfg = net.config
+    size = cfg["input_size"]
+    x = letterbox(image, region, size, cfg["mean"], cfg["std"])[None]
+    with torch.no_grad():
+        out = net(x, attention=attention)
+    return decode(out, region, size)
+
+
+class NEMeter:
+    """Per-landmark sums of normalised L2 errors over visible labels."""
+
+    def __init__(self, k=D.K):
+        self.sum = [0.0] * k
+        self.count = [0] * k
+
+    def add(self, marks, record):
+        x1, y1, x2, y2 = record["box"]
+        bw, bh = x2 - x1, y2 - y1
+        for k, m in enumerate(marks):
+            if record["vis"][k] != 0:
+                continue
+            gx, gy = record["points"][k]
+            self.sum[k] += math.hypot((m["x"] - gx) / bw, (m["y"] - gy) / bh)
+            self.count[k] += 1
+
+    def per_landmark(self):
+        return [s / c if c else None for s, c in zip(self.sum, self.count)]
+
+    def ne(self):
+        vals = [v for v in self.per_landmark() if v is not None]
+        return sum(vals) / len(vals) if vals else float("nan")
+
+    def table(self, names):
+        lines = [f"{'landmark':<16} {'n':>5} {'NE':>8}"]
+        for name, c, v in zip(names, self.count, self.per_landmark()):
+            lines.append(f"{name:<16} {c:>5} " + (f"{v:>8.4f}" if v is not None else f"{'-':>8}"))
+        lines.append(f"NE {self.ne():.4f}")
+        return "\n".join(lines)
+
+
+def evaluate(net, records, attention=True, images=None, progress=None):
+    """NEMeter over records; images may map a path to a preloaded image."""
+    meter = NEMeter(len(net.config["landmarks"]))
+    net.eval()
+    for i, rec in enumerate(records):
+        img = images[rec["path"]] if images is not None else D.load_rgb(rec["path"])
+        marks = predict(net, img, D.gt_region(rec["box"]), attention)
+        meter.add(marks, rec)
+        if progress:
+            progress(i + 1, len(records))
+    return meter
+
+
+def load_net(path):
+    """SanlNet from a model file (.safetensors) or a training checkpoint (.pt)."""
+    if path.endswith(".pt"):
+        ckpt = torch.load(path, map_location="cpu")
+        net = SanlNet(ckpt["config"])
+        net.load_state_dict(ckpt["model"])
+        return net
+    import json
+
+    import safetensors_io
+    tensors, meta = safetensors_io.load(path)
+    net = SanlNet(json.loads(meta["sanl.config"]))
+    result = net.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+    if missing or result.unexpected_keys:
+        raise ValueError(f"{path}: missing {missing[:3]}, unexpected {result.unexpected_keys[:3]}")
+    return net
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True, help=".safetensors model or .pt checkpoint")
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--split", default="val")
+    ap.add_argument("--layout", default="fld", choices=["fld", "deepfashion", "coco"])
+    ap.add_argument("--attention", default="gradcam", choices=["gradcam", "none"])
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    net = load_net(args.model).float().eval()
+    records = D.read_landmarks(args.data, args.split, args.layout)
+    if not records:
+        sys.exit(f"{args.data}: no images in split {args.split}")
+    meter = evaluate(net, records, attention=args.attention == "gradcam")
+    print(meter.table(net.config["landmarks"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,541 @@
+"""Train the SANL network: the garment classifier, then the landmark network.
+
+Stage 1, the attention generator (SanlNet.classifier) on a folder-per-class
+set; reports top-1 accuracy on its test split:
+
+    /usr/bin/python3 sanl/torch/train.py --stage classifier --config lite \
+        --classes-data ../shared/data/clothing-small --out runs/cls --epochs 8
+
+The same stage with `--spec backbone` trains a classifier shaped like the
+landmark backbone, only to initialise that backbone (`--backbone-init`).
+
+Stage 2, the whole SanlNet with the classifier frozen (loaded from stage 1),
+Grad-CAM maps from it, loss = MSE on coarse and fine heatmaps over visible
+landmarks + BCE on visibility; NE on the val splits every epoch:
+
+    /usr/bin/python3 sanl/torch/train.py --stage landmarks --config lite \
+        --classifier runs/cls/classifier-best.pt --fld ../shared/data/robot-fld \
+        --fld ../shared/data/clothing-fld --out runs/lm --epochs 30 \
+        --export sanl/models/default.safetensors
+
+Checkpoints go to OUT/<stage>-last.pt and OUT/<stage>-best.pt; `--resume`
+continues from the last one. Multi-process: `torchrun --nproc_per_node N
+train.py ...` (gloo on CPU, nccl on CUDA); each process reads its share.
+"""
+
+import argparse
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import data as D  # noqa: E402
+import eval as E  # noqa: E402
+from model import Classifier, SanlNet, gradcam, make_config  # noqa: E402
+
+# Heatmap MSE is tiny next to the BCE (a sigma-1 Gaussian covers ~3 of 2304
+# pixels), so it is scaled up to dominate the loss.
+HEATMAP_WEIGHT = 1000.0
+VISIBILITY_WEIGHT = 1.0
+
+
+# ---------------------------------------------------------------------------
+# Process group, progress, checkpoints
+
+
+class Dist:
+    def __init__(self, device):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local = int(os.environ.get("LOCAL_RANK", "0"))
+        if self.world > 1:
+            dist.init_process_group("nccl" if device == "cuda" else "gloo")
+        self.device = torch.device(f"cuda:{self.local}" if device == "cuda" else "cpu")
+        if device == "cuda":
+            torch.cuda.set_device(self.device)
+
+    @property
+    def main(self):
+        return self.rank == 0
+
+    def wrap(self, module):
+        if self.world == 1:
+            return module
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+    def shard(self, items):
+        return items[self.rank::self.world]
+
+    def mean(self, value):
+        if self.world == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.float64)
+        dist.all_reduce(t)
+        return float(t) / self.world
+
+    def barrier(self):
+        if self.world > 1:
+            dist.barrier()
+
+
+class Progress:
+    """One line on stderr, rewritten in place."""
+
+    def __init__(self, enabled, label, total):
+        self.enabled = enabled and total > 0
+        self.label = label
+        self.total = total
+        self.start = time.time()
+        self.last = 0.0
+
+    def update(self, i, **info):
+        now = time.time()
+        if not self.enabled or (now - self.last < 0.5 and i < self.total):
+            return
+        self.last = now
+        done = int(30 * i / self.total)
+        rate = i / max(now - self.start, 1e-9)
+        eta = (self.total - i) / max(rate, 1e-9)
+        extra = " ".join(f"{k} {v:.4g}" for k, v in info.items())
+        sys.stderr.write(f"\r{self.label} [{'#' * done}{'.' * (30 - done)}] {i}/{self.total} "
+                         f"{extra} eta {eta:4.0f}s ")
+        if i >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def save(path, **state):
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def log(d, msg):
+    if d.main:
+        print(msg, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Augmentation
+
+
+def colour_jitter(x, rng, strength=0.3):
+    """x: (3, H, W) 0..255. Brightness, contrast, saturation and channel gains."""
+    b = 1 + rng.uniform(-strength, strength)
+    c = 1 + rng.uniform(-strength, strength)
+    s = 1 + rng.uniform(-strength, strength)
+    gains = torch.tensor([1 + rng.uniform(-0.1, 0.1) for _ in range(3)]).view(3, 1, 1)
+    grey = x.mean(dim=0, keepdim=True)
+    x = grey + (x - grey) * s
+    x = (x - x.mean()) * c + x.mean()
+    return (x * b * gains).clamp(0, 255)
+
+
+def classifier_sample(img, size, cfg, rng, train):
+    """Whole image letterboxed, with scale/shift/rotation/flip jitter when training."""
+    _, h, w = img.shape
+    region = (0.0, 0.0, float(w), float(h))
+    if not train:
+        return D.warp(img, region, size, cfg["mean"], cfg["std"])
+    z = math.exp(rng.uniform(-0.25, 0.15))
+    rw, rh = w * z, h * z
+    region = (rng.uniform(min(0, w - rw), max(0, w - rw)),
+              rng.uniform(min(0, h - rh), max(0, h - rh)), rw, rh)
+    img = colour_jitter(img, rng)
+    return D.warp(img, region, size, cfg["mean"], cfg["std"],
+                  rot=math.radians(rng.uniform(-10, 10)), flip=rng.random() < 0.5)
+
+
+def landmark_region(rec_box, frame_wh, rng):
+    """A training crop: the garment box plus a jittered margin, or a wide view.
+
+    Wide views put the garment at a fifth to a half of the region's longer
+    side (the whole frame when it is that wide), as the element sees
+    garments in full-frame mode; box views match its tracked crops.
+    """
+    x1, y1, x2, y2 = rec_box
+    bw, bh = x2 - x1, y2 - y1
+    fw, fh = frame_wh
+    u = rng.random()
+    if u < 0.15:
+        return (0.0, 0.0, float(fw), float(fh))
+    if u < 0.35:
+        side = max(bw, bh) * math.exp(rng.uniform(math.log(2.0), math.log(5.0)))
+        cx = x1 + bw / 2 + rng.uniform(-0.5, 0.5) * (side - bw)
+        cy = y1 + bh / 2 + rng.uniform(-0.5, 0.5) * (side - bh)
+        return (cx - side / 2, cy - side / 2, side, side)
+    m = rng.uniform(0.0, 0.25)
+    x, y, w, h = D.box_region(rec_box, m)
+    z = math.exp(rng.uniform(-0.1, 0.15))
+    cx = x + w / 2 + rng.uniform(-0.08, 0.08) * w
+    cy = y + h / 2 + rng.uniform(-0.08, 0.08) * h
+    return (cx - w * z / 2, cy - h * z / 2, w * z, h * z)
+
+
+def landmark_sample(item, cfg, rng, train):
+    """(input, coarse target, fine target, visibility target) of one record."""
+    img, rec = item["image"].float(), item["rec"]
+    size = cfg["input_size"]
+    f = item["factor"]
+    box = [(v + 0.5) * f - 0.5 for v in rec["box"]]
+    pts = (rec["points"] + 0.5) * f - 0.5
+    vis = rec["vis"]
+    _, h, w = img.shape
+    if train:
+        region = landmark_region(box, (w, h), rng)
+        rot = math.radians(rng.uniform(-20, 20)) if rng.random() < 0.7 else 0.0
+        flip = rng.random() < 0.5
+        img = colour_jitter(img, rng)
+    else:
+        region, rot, flip = D.gt_region(box), 0.0, False
+    x = D.warp(img, region, size, cfg["mean"], cfg["std"], rot=rot, flip=flip)
+    pts, vis = D.augment_points(pts, vis, region, rot, flip)
+    vis = vis.copy()
+    hs = size // 4
+    for k in range(len(vis)):
+        hx, hy = D.frame_to_heatmap(float(pts[k, 0]), float(pts[k, 1]), region, size)
+        if vis[k] != D.ABSENT and not (-0.5 <= hx < hs - 0.5 and -0.5 <= hy < hs - 0.5):
+            vis[k] = 2
+    coarse = D.heatmap_targets(pts, vis, region, size, cfg["sigma_coarse"])
+    fine = D.heatmap_targets(pts, vis, region, size, cfg["sigma_fine"])
+    return x, coarse, fine, torch.from_numpy((vis == 0).astype(np.float32))
+
+
+# ---------------------------------------------------------------------------
+# Stage 1: classifier
+
+
+def load_class_images(items, max_side, d, label):
+    prog = Progress(d.main, label, len(items))
+    out = []
+    for i, (path, c) in enumerate(items):
+        img, _ = D.load_scaled(path, max_side)
+        out.append((D.to_tensor(img).to(torch.uint8), c))
+        prog.update(i + 1)
+    return out
+
+
+def accuracy(model, images, size, cfg, d, batch=32):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            chunk = images[i:i + batch]
+            x = torch.stack([classifier_sample(im.float(), size, cfg, None, False)
+                             for im, _ in chunk]).to(d.device)
+            y = torch.tensor([c for _, c in chunk], device=d.device)
+            pred = model.logits(model(x)).argmax(1)
+            correct += int((pred == y).sum())
+    return correct / max(len(images), 1)
+
+
+def train_classifier(args, d):
+    cfg = make_config(args.config)
+    spec = cfg["classifier"] if args.spec == "classifier" else cfg["backbone"]
+    size = args.size or cfg["input_size"]
+    name = "classifier" if args.spec == "classifier" else "backbone"
+    model = Classifier(spec, len(cfg["classes"])).to(d.device)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    last = os.path.join(args.out, f"{name}-last.pt")
+    epoch0, best = 0, -1.0
+    if args.resume and os.path.exists(last):
+        ck = torch.load(last, map_location="cpu")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        epoch0, best = ck["epoch"] + 1, ck["best"]
+        log(d, f"resumed {last} at epoch {epoch0}")
+
+    max_side = int(size * 1.25)
+    train = d.shard(D.read_classes(args.classes_data, "train", cfg["classes"]))
+    if args.limit:
+        train = train[:args.limit]
+    train = load_class_images(train, max_side, d, "loading train")
+    val = load_class_images(D.read_classes(args.classes_data, "val", cfg["classes"])
+                            [:args.limit or None], max_side, d, "loading val")
+    net = d.wrap(Logits(model))
+    steps = args.steps or len(train) // args.batch
+    total = args.epochs * steps
+    rng = random.Random(1234 + d.rank)
+    for epoch in range(epoch0, args.epochs):
+        model.train()
+        rng.shuffle(train)
+        prog = Progress(d.main, f"{name} epoch {epoch}", steps)
+        run_loss = 0.0
+        for s in range(steps):
+            lr = args.lr * 0.5 * (1 + math.cos(math.pi * (epoch * steps + s) / max(total, 1)))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            chunk = train[s * args.batch:(s + 1) * args.batch]
+            x = torch.stack([classifier_sample(im.float(), size, cfg, rng, True)
+                             for im, _ in chunk]).to(d.device)
+            y = torch.tensor([c for _, c in chunk], device=d.device)
+            loss = F.cross_entropy(net(x), y, label_smoothing=0.1)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run_loss = 0.9 * run_loss + 0.1 * float(loss) if s else float(loss)
+            prog.update(s + 1, loss=run_loss, lr=lr)
+        acc = accuracy(model, val, size, cfg, d)
+        state = dict(model=model.state_dict(), opt=opt.state_dict(), epoch=epoch,
+                     best=max(best, acc), config=cfg, spec=spec, size=size)
+        if d.main:
+            save(last, **state)
+            if acc > best:
+                save(os.path.join(args.out, f"{name}-best.pt"), **state)
+        best = max(best, acc)
+        log(d, f"epoch {epoch} loss {run_loss:.4f} val top-1 {acc:.4f} best {best:.4f}")
+    if d.main:
+        ck = torch.load(os.path.join(args.out, f"{name}-best.pt"), map_location="cpu")
+        model.load_state_dict(ck["model"])
+        test = load_class_images(D.read_classes(args.classes_data, "test", cfg["classes"]),
+                                 max_side, d, "loading test")
+        acc = accuracy(model, test, size, cfg, d)
+        log(d, f"test top-1 {acc:.4f} ({len(test)} images, best val epoch {ck['epoch']})")
+
+
+# ---------------------------------------------------------------------------
+# Stage 2: landmarks
+
+
+def load_landmark_items(records, max_side, d, label):
+    prog = Progress(d.main, label, len(records))
+    items = []
+    for i, rec in enumerate(records):
+        img, f = D.load_scaled(rec["path"], max_side)
+        items.append({"image": D.to_tensor(img).to(torch.uint8), "factor": f, "rec": rec})
+        prog.update(i + 1)
+    return items
+
+
+def build_net(args, cfg):
+    net = SanlNet(cfg)
+    if args.classifier:
+        ck = torch.load(args.classifier, map_location="cpu")
+        net.classifier.load_state_dict(ck["model"])
+    if args.backbone_init:
+        ck = torch.load(args.backbone_init, map_location="cpu")
+        own = net.backbone.state_dict()
+        taken = {k: v for k, v in ck["model"].items() if k in own and own[k].shape == v.shape}
+        net.backbone.load_state_dict(taken, strict=False)
+        print(f"backbone: {len(taken)} of {len(own)} tensors from {args.backbone_init}")
+    return net
+
+
+def landmark_loss(out, coarse, fine, vis):
+    """Visible-only heatmap MSE (both stacks) plus visibility BCE."""
+    mask = vis[:, :, None, None]
+    n = mask.sum().clamp_min(1) * coarse.shape[2] * coarse.shape[3]
+    mse_c = (((out["heatmaps.coarse"] - coarse) ** 2) * mask).sum() / n
+    mse_f = (((out["heatmaps.fine"] - fine) ** 2) * mask).sum() / n
+    bce = F.binary_cross_entropy(out["visibility"].clamp(1e-6, 1 - 1e-6), vis)
+    return HEATMAP_WEIGHT * (mse_c + mse_f) + VISIBILITY_WEIGHT * bce, (mse_c, mse_f, bce)
+
+
+class Logits(torch.nn.Module):
+    """A classifier's logits behind one module, for DDP."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model.logits(self.model(x))
+
+
+class Heads(torch.nn.Module):
+    """The trainable part of SanlNet behind one module, for DDP."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x, maps):
+        return self.net(x, attention=True, maps=maps)
+
+
+def train_landmarks(args, d):
+    cfg = make_config(args.config)
+    size = cfg["input_size"]
+    net = build_net(args, cfg)
+    cam = Classifier(cfg["classifier"], len(cfg["classes"]))
+    cam.load_state_dict(net.classifier.state_dict())
+    cam.eval().to(d.device)
+    for p in net.classifier.parameters():
+        p.requires_grad_(False)
+    params = [p for n, p in net.named_parameters() if not n.startswith("classifier.")]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
+    last = os.path.join(args.out, "landmarks-last.pt")
+    epoch0, best = 0, float("inf")
+    if args.resume and os.path.exists(last):
+        ck = torch.load(last, map_location="cpu")
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        epoch0, best = ck["epoch"] + 1, ck["best"]
+        log(d, f"resumed {last} at epoch {epoch0}")
+    net.to(d.device)
+
+    # Real and synthetic sets are two pools, mixed at --synth-fraction, so
+    # the many synthetic pictures do not drown the few real ones.
+    real, synth, val_sets = [], [], []
+    for root in args.fld:
+        real += D.read_fld(root, "train")
+        val = D.read_fld(root, "val")
+        if val:
+            val_sets.append((os.path.basename(root.rstrip("/")), val, True))
+    for root in args.synth:
+        synth += D.read_fld(root, "train")
+        val = D.read_fld(root, "val")[:args.synth_val]
+        if val:
+            val_sets.append((os.path.basename(root.rstrip("/")), val, False))
+    if args.limit:
+        real, synth = real[:args.limit], synth[:args.limit]
+        val_sets = [(n, v[:args.limit], c) for n, v, c in val_sets]
+    pools = [load_landmark_items(d.shard(real), args.max_side, d, "loading real"),
+             load_landmark_items(d.shard(synth), args.max_side, d, "loading synthetic")]
+    weights = [0.0 if not pools[0] else 1.0 - args.synth_fraction,
+               0.0 if not pools[1] else args.synth_fraction]
+    val_images = {}
+    if d.main:
+        for _, val, _ in val_sets:
+            for rec in val:
+                val_images[rec["path"]] = D.load_rgb(rec["path"])
+    model = d.wrap(Heads(net))
+    steps = args.steps or max(1, sum(map(len, pools)) // args.batch)
+    total = args.epochs * steps
+    rng = random.Random(4321 + d.rank + 1000 * epoch0)
+    orders = [[], []]
+    for epoch in range(epoch0, args.epochs):
+        net.train()
+        net.classifier.eval()
+        prog = Progress(d.main, f"landmarks epoch {epoch}", steps)
+        run = 0.0
+        for s in range(steps):
+            lr = args.lr * 0.5 * (1 + math.cos(math.pi * (epoch * steps + s) / max(total, 1)))
+            lr *= min(1.0, (epoch * steps + s + 1) / 50)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            batch = []
+            for _ in range(args.batch):
+                p = 0 if rng.random() * sum(weights) < weights[0] else 1
+                if not orders[p]:
+                    orders[p] = list(range(len(pools[p])))
+                    rng.shuffle(orders[p])
+                batch.append(landmark_sample(pools[p][orders[p].pop()], cfg, rng, True))
+            x, coarse, fine, vis = (torch.stack(t).to(d.device) for t in zip(*batch))
+            maps, _ = gradcam(cam, x)
+            out = model(x, maps)
+            loss, (mc, mf, bce) = landmark_loss(out, coarse, fine, vis)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run = 0.9 * run + 0.1 * float(loss) if s else float(loss)
+            prog.update(s + 1, loss=run, bce=float(bce), lr=lr)
+        ne = float("nan")
+        if d.main:
+            nes = []
+            # Grad-CAM needs the classifier in the autograd graph while evaluating.
+            for p in net.classifier.parameters():
+                p.requires_grad_(True)
+            for name, val, counts in val_sets:
+                meter = E.evaluate(net, val, images=val_images)
+                if counts:
+                    nes.append(meter.ne())
+                log(d, f"  val {name}: NE {meter.ne():.4f} " +
+                    " ".join("-" if v is None else f"{v:.3f}" for v in meter.per_landmark()))
+            ne = sum(nes) / len(nes) if nes else run
+            for p in net.classifier.parameters():
+                p.requires_grad_(False)
+        state = dict(model=net.state_dict(), opt=opt.state_dict(), epoch=epoch,
+                     best=min(best, ne), config=cfg)
+        if d.main:
+            save(last, **state)
+            if ne < best:
+                save(os.path.join(args.out, "landmarks-best.pt"), **state)
+        best = min(best, ne)
+        log(d, f"epoch {epoch} loss {run:.4f} val NE {ne:.4f} best {best:.4f} "
+            f"({time.strftime('%H:%M:%S')})")
+        d.barrier()
+
+
+# ---------------------------------------------------------------------------
+
+
+def export_best(args):
+    """Write the best landmark checkpoint to args.export through export.py."""
+    import export
+    path = os.path.join(args.out, "landmarks-best.pt")
+    config, state = export.load_checkpoint(path, None)
+    net = SanlNet(config)
+    export.load_into(net, state, path)
+    epoch = torch.load(path, map_location="cpu")["epoch"]
+    export.export(net.eval(), config, args.export, export.DTYPES[args.export_dtype],
+                  origin=f"train.py, epoch {epoch}")
+    print(f"exported {path} (epoch {epoch}) to {args.export}")
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--stage", choices=["classifier", "landmarks"], required=True)
+    ap.add_argument("--config", default="lite")
+    ap.add_argument("--spec", choices=["classifier", "backbone"], default="classifier",
+                    help="classifier stage: train the attention generator or a backbone-shaped "
+                    "classifier for --backbone-init")
+    ap.add_argument("--classes-data", help="folder-per-class set (classifier stage)")
+    ap.add_argument("--fld", action="append", default=[], help="FLD-layout set (repeatable)")
+    ap.add_argument("--synth", action="append", default=[],
+                    help="FLD-layout synthetic set, train split only (repeatable)")
+    ap.add_argument("--synth-fraction", type=float, default=0.4,
+                    help="share of each batch drawn from the --synth sets")
+    ap.add_argument("--synth-val", type=int, default=60,
+                    help="synthetic val images reported each epoch (not used to pick the best)")
+    ap.add_argument("--classifier", help="classifier checkpoint (landmarks stage)")
+    ap.add_argument("--backbone-init", help="backbone-shaped classifier checkpoint")
+    ap.add_argument("--out", required=True, help="checkpoint folder")
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=0, help="steps per epoch (0: one pass)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--size", type=int, default=0, help="classifier input size (0: config's)")
+    ap.add_argument("--max-side", type=int, default=512,
+                    help="landmark images are kept in memory at most this large")
+    ap.add_argument("--limit", type=int, default=0, help="use only this many images")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--export", help="write the best checkpoint to this model file")
+    ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--export-dtype", default="f16", choices=["f32", "f16", "bf16"])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    if args.export_only:
+        export_best(args)
+        return
+    d = Dist(args.device)
+    if args.stage == "classifier":
+        train_classifier(args, d)
+    else:
+        train_landmarks(args, d)
+        if args.export and d.main:
+            export_best(args)
+    if d.world > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The training data path: readers, augmentation geometry and targets.
+
+Each case checks one behaviour against a value worked out by hand or by the
+reference implementation (preprocess.letterbox, model.heatmap_to_frame).
+Usage: test_train_data.py CASE
+"""
+
+import os
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import torch
+except ImportError:
+    print("torch is not available", file=sys.stderr)
+    sys.exit(77)
+
+root = os.environ.get("SANL_SOURCE_ROOT",
+                      os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(root, "sanl", "torch"))
+
+import data as D  # noqa: E402
+from model import heatmap_to_frame, make_config  # noqa: E402
+from preprocess import letterbox  # noqa: E402
+
+
+def write_fld(folder):
+    """Two garments: an upper-body one (type 1) and a lower-body one (type 2)."""
+    with open(os.path.join(folder, "list_landmarks.txt"), "w") as f:
+        f.write("2\nimage_name clothes_type variation_type ...\n")
+        f.write("img/a.jpg 1 1 0 10 11 0 20 21 1 30 31 0 40 41 2 0 0 0 60 61\n")
+        f.write("img/b.jpg 2 1 0 110 111 1 120 121 0 130 131 0 140 141\n")
+    with open(os.path.join(folder, "list_bbox.txt"), "w") as f:
+        f.write("2\nimage_name x_1 y_1 x_2 y_2\nimg/a.jpg 1 2 3 4\nimg/b.jpg 5 6 7 8\n")
+    with open(os.path.join(folder, "list_eval_partition.txt"), "w") as f:
+        f.write("2\nimage_name evaluation_status\nimg/a.jpg train\nimg/b.jpg val\n")
+
+
+def test_fld_slots():
+    """Type 1 fills collars, sleeves, hems; type 2 waistlines and hems."""
+    with tempfile.TemporaryDirectory() as tmp:
+        write_fld(tmp)
+        top, = D.read_fld(tmp, "train")
+        bottom, = D.read_fld(tmp, "val")
+    assert top["vis"].tolist() == [0, 0, 1, 0, 3, 3, 2, 0], top["vis"]
+    assert top["points"][7].tolist() == [60, 61]
+    assert top["points"][3].tolist() == [40, 41]
+    assert bottom["vis"].tolist() == [3, 3, 3, 3, 0, 1, 0, 0], bottom["vis"]
+    assert bottom["points"][4].tolist() == [110, 111]
+    assert bottom["points"][7].tolist() == [140, 141]
+    assert bottom["box"] == [5, 6, 7, 8]
+
+
+def test_flip_swaps_sides():
+    """A flip about the region's centre mirrors x and swaps left and right slots."""
+    pts = np.array([[10, 5], [30, 6], [0, 0], [0, 0], [0, 0], [0, 0], [12, 50], [28, 52]],
+                   np.float32)
+    vis = np.array([0, 1, 3, 3, 3, 3, 0, 2])
+    region = (0.0, 0.0, 40.0, 60.0)  # centre at pixel x 19.5
+    out, ovis = D.augment_points(pts, vis, region, flip=True)
+    assert out[0].tolist() == [39 - 30, 6], out[0]  # the old right collar, mirrored
+    assert out[1].tolist() == [39 - 10, 5], out[1]
+    assert ovis.tolist() == [1, 0, 3, 3, 3, 3, 2, 0], ovis
+
+
+def test_warp_matches_letterbox():
+    """The training sampler equals the reference letterbox without augmentation."""
+    cfg = make_config("tiny")
+    g = torch.Generator().manual_seed(3)
+    img = torch.randint(0, 256, (37, 53, 3), generator=g, dtype=torch.uint8).numpy()
+    for region in [(4.0, 3.0, 30.0, 20.0), (-5.5, 2.25, 70.0, 41.0), (10.0, 0.0, 8.0, 37.0)]:
+        ref = letterbox(img, region, cfg["input_size"], cfg["mean"], cfg["std"])
+        got = D.warp(D.to_tensor(img), region, cfg["input_size"], cfg["mean"], cfg["std"])
+        err = float((ref - got).abs().max())
+        assert err < 1e-4, f"{region}: max difference {err}"
+
+
+def test_target_peak_round_trip():
+    """A target drawn at a frame point peaks where heatmap_to_frame maps back to it."""
+    region = (17.0, 9.0, 140.0, 100.0)
+    size = 96
+    # A point whose heatmap position is an exact pixel (18, 9) of the 24 x 24 map.
+    x, y = heatmap_to_frame(18.0, 9.0, region, size)
+    hm = D.heatmap_targets(np.array([[x, y]]), np.array([0]), region, size, sigma=1.0)
+    idx = int(torch.argmax(hm[0]))
+    assert divmod(idx, 24) == (9, 18), divmod(idx, 24)
+    assert abs(float(hm[0, 9, 18]) - 1.0) < 1e-5
+    hidden = D.heatmap_targets(np.array([[x, y]]), np.array([1]), region, size, sigma=1.0)
+    assert float(hidden.abs().max()) == 0.0  # occluded points draw no target
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
+
+if __name__ == "__main__":
+    CASES[sys.argv[1]]()
