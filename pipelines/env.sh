@@ -4,6 +4,8 @@
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SANL_BUILD_DIR:-$top/build}
 
+"$top/install-deps.sh"
+
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "$top" >&2
 fi

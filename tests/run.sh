@@ -6,40 +6,22 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-packages=(
-  meson ninja-build pkg-config gcc clang gettext valgrind
-  libglib2.0-dev libjson-glib-dev libopenblas-dev libcairo2-dev
-  libjpeg-dev libpng-dev
-  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  python3-torch python3-numpy
-)
-
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
-    || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "installing: ${missing[*]}"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
-    "${missing[@]}"
-fi
+"$top/install-deps.sh"
 
 if [ ! -f build/build.ninja ]; then
   meson setup build
 fi
-meson compile -C build
+if ! meson compile -C build; then
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
 
 # The suite's own exit status is summarised below; keep going to print it.
 status=0
 meson test -C build --print-errorlogs --num-processes 2 "$@" || status=$?
 
-/usr/bin/python3 - build/meson-logs/testlog.json <<'PY'
+summary=0
+/usr/bin/python3 - build/meson-logs/testlog.json <<'PY' || summary=$?
 import json, sys
 counts = {"passed": 0, "failed": 0, "skipped": 0}
 with open(sys.argv[1]) as log:
@@ -54,5 +36,4 @@ with open(sys.argv[1]) as log:
 print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
 sys.exit(1 if counts["failed"] else 0)
 PY
-py_status=$?
-[ "$status" -eq 0 ] && [ "$py_status" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$summary" -eq 0 ]
