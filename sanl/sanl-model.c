@@ -42,6 +42,26 @@ format_shape (int n_dims, const gint64 *shape)
   return g_string_free (s, FALSE);
 }
 
+/* NaN or infinity in a weight would poison every output silently. */
+static gboolean
+check_finite (Loader *ld, const char *name, const float *data, int n_dims,
+    const gint64 *shape)
+{
+  gint64 n = 1;
+
+  for (int i = 0; i < n_dims; i++)
+    n *= shape[i];
+  for (gint64 i = 0; i < n; i++) {
+    if (!isfinite (data[i])) {
+      g_set_error (ld->error, SANL_ERROR, SANL_ERROR_TENSOR,
+          "%s: tensor '%s' holds %g at element %" G_GINT64_FORMAT,
+          ld->model->path, name, data[i], i);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 /* A new float32 copy of tensor name, which must have exactly the n_dims
  * dimensions in shape; NULL with an error otherwise. The copy belongs to
  * the model. */
@@ -79,7 +99,7 @@ fetch (Loader *ld, const char *name, int n_dims, const gint64 *shape)
   g_hash_table_add (ld->used, (gpointer) t->name);
   data = sanl_safetensor_to_float (t);
   g_ptr_array_add (ld->model->allocations, data);
-  return data;
+  return check_finite (ld, name, data, n_dims, shape) ? data : NULL;
 }
 
 static float *

@@ -277,6 +277,12 @@ decode (SanlSession *s, const SanlRect *region, SanlResult *result)
 
     peak = sanl_heatmap_peak (s->fine + i * hw, s->hm, s->hm, &hx, &hy);
     sanl_heatmap_to_frame (region, s->size, hx, hy, &mark->x, &mark->y);
+
+    /* A peak in the letterbox padding still names a point of the region. */
+    mark->x = CLAMP (mark->x, region->x - 0.5f,
+        region->x + region->width - 0.5f);
+    mark->y = CLAMP (mark->y, region->y - 0.5f,
+        region->y + region->height - 0.5f);
     mark->visibility = s->visibility[i];
     mark->score = CLAMP (peak, 0.0f, 1.0f) * mark->visibility;
     mark->visible = mark->visibility >= 0.5f;

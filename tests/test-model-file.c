@@ -1218,6 +1218,19 @@ test_negative_variance (void)
   assert_load_fails (path, SANL_ERROR_TENSOR, "coarse.bn1.running_var");
 }
 
+static void
+test_non_finite_weight (void)
+{
+  g_autoptr (ModelBytes) mb = model_bytes_read (valid_path);
+  gint64 at = offset_of (mb, "backbone.conv1.weight", 0);
+  const float not_a_number = NAN;
+  g_autofree char *path = NULL;
+
+  memcpy (mb->data->data + at + 4 * 5, &not_a_number, 4);
+  path = write_model ("nan-weight", mb);
+  assert_load_fails (path, SANL_ERROR_TENSOR, "backbone.conv1.weight");
+}
+
 /* num_batches_tracked may be present, absent, or extra. */
 static void
 test_batch_counters_optional (void)
@@ -1288,6 +1301,7 @@ main (int argc, char **argv)
   g_assert_no_error (error);
 
   g_test_add_func ("/model-file/valid/loads", test_valid_model_loads);
+  g_test_add_func ("/model-file/tensor/non-finite", test_non_finite_weight);
   g_test_add_func ("/model-file/valid/config-fields", test_config_fields);
   g_test_add_func ("/model-file/valid/layer-geometry", test_layer_geometry);
   g_test_add_func ("/model-file/valid/ref-unref", test_ref_unref);

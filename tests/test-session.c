@@ -238,6 +238,38 @@ test_attention_none_has_no_category (void)
   sanl_model_unref (model);
 }
 
+/* A frame 97 wide and 3 high is mostly letterbox padding, where random
+ * weights put most peaks; every point must still lie on the frame. */
+static void
+test_landmarks_stay_inside_region (void)
+{
+  SanlModel *model = load_fixture ();
+  SanlSession *session = sanl_session_new (model, NULL);
+  g_autofree guint8 *rgb = make_frame (97, 3, 97 * 3);
+  SanlImage image = { SANL_PIXEL_RGB, 97, 3, { rgb }, { 97 * 3 } };
+  SanlRect region = { 10.0f, 0.0f, 20.0f, 2.0f };
+  SanlResult result;
+
+  g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
+  for (int i = 0; i < result.n_landmarks; i++) {
+    g_assert_cmpfloat (result.landmarks[i].x, >=, -0.5f);
+    g_assert_cmpfloat (result.landmarks[i].x, <=, 96.5f);
+    g_assert_cmpfloat (result.landmarks[i].y, >=, -0.5f);
+    g_assert_cmpfloat (result.landmarks[i].y, <=, 2.5f);
+  }
+
+  g_assert_true (sanl_session_run (session, &image, &region, &result, NULL));
+  for (int i = 0; i < result.n_landmarks; i++) {
+    g_assert_cmpfloat (result.landmarks[i].x, >=, 9.5f);
+    g_assert_cmpfloat (result.landmarks[i].x, <=, 29.5f);
+    g_assert_cmpfloat (result.landmarks[i].y, >=, -0.5f);
+    g_assert_cmpfloat (result.landmarks[i].y, <=, 1.5f);
+  }
+
+  sanl_session_free (session);
+  sanl_model_unref (model);
+}
+
 static void
 test_bad_frames_are_errors (void)
 {
@@ -293,6 +325,8 @@ main (int argc, char **argv)
       "/session/parallel-sessions-agree", test_parallel_sessions_agree);
   g_test_add_func ("/session/attention-none-has-no-category",
       test_attention_none_has_no_category);
+  g_test_add_func ("/session/landmarks-stay-inside-region",
+      test_landmarks_stay_inside_region);
   g_test_add_func (
       "/session/bad-frames-are-errors", test_bad_frames_are_errors);
   return g_test_run ();

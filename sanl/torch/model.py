@@ -373,6 +373,9 @@ def decode(out, region, size, index=0):
     for k in range(fine.shape[0]):
         hx, hy, peak = refine_peak(fine[k])
         x, y = heatmap_to_frame(hx, hy, region, size)
+        # A peak in the letterbox padding still names a point of the region.
+        x = min(max(x, region[0] - 0.5), region[0] + region[2] - 0.5)
+        y = min(max(y, region[1] - 0.5), region[1] + region[3] - 0.5)
         v = float(vis[k])
         marks.append({
             "x": x, "y": y,
