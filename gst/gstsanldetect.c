@@ -21,7 +21,9 @@
  * next inference looks at the box around its landmarks (plus
  * #GstSanlDetect:track-margin) so that a small garment is seen at the
  * network's full resolution. With inference-region=roi-list every
- * upstream #GstVideoRegionOfInterestMeta is one garment region.
+ * upstream #GstVideoRegionOfInterestMeta is one garment region, cut to the
+ * frame (regions wholly outside it are skipped); the first frame of a
+ * stream that carries no region of interest at all posts a warning.
  *
  * Frames between two inferences (see #GstSanlDetect:inference-interval),
  * and frames that QoS says are running late, carry the last result
@@ -146,6 +148,8 @@ static void gst_sanl_detect_finalize (GObject *object);
 
 static gboolean gst_sanl_detect_start (GstBaseTransform *trans);
 static gboolean gst_sanl_detect_stop (GstBaseTransform *trans);
+static gboolean gst_sanl_detect_sink_event (
+    GstBaseTransform *trans, GstEvent *event);
 static gboolean gst_sanl_detect_src_event (
     GstBaseTransform *trans, GstEvent *event);
 static gboolean gst_sanl_detect_set_info (GstVideoFilter *filter,
@@ -177,13 +181,17 @@ gst_sanl_detect_class_init (GstSanlDetectClass *klass)
   /**
    * GstSanlDetect:model:
    *
-   * The .safetensors model file. The default is $SANL_MODEL when set, else
-   * the installed default model (in a build tree, the source tree's).
+   * The .safetensors model file. %NULL or an empty string means the
+   * default: $SANL_MODEL when set, else the installed default model, else
+   * (when the plugin runs from a build tree and nothing is installed) the
+   * source tree's sanl/models/default.safetensors.
    */
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Path of the .safetensors landmark model (default: $SANL_MODEL, "
-          "else the installed default model)",
+          "Path of the .safetensors landmark model; empty or unset means "
+          "the default: $SANL_MODEL, else the installed default model, "
+          "else (run from a build tree) the source tree's "
+          "sanl/models/default.safetensors",
           SANL_MODEL_INSTALLED,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_READY));
@@ -279,6 +287,7 @@ gst_sanl_detect_class_init (GstSanlDetectClass *klass)
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_sanl_detect_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_sanl_detect_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_sanl_detect_sink_event);
   trans_class->src_event = GST_DEBUG_FUNCPTR (gst_sanl_detect_src_event);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_sanl_detect_set_info);
   filter_class->transform_frame_ip
@@ -341,7 +350,8 @@ gst_sanl_detect_set_model (GstSanlDetect *self, const gchar *path)
   }
 
   g_free (self->model_path);
-  self->model_path = path ? g_strdup (path) : gst_sanl_detect_default_model ();
+  self->model_path
+      = path && *path ? g_strdup (path) : gst_sanl_detect_default_model ();
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -464,6 +474,7 @@ gst_sanl_detect_reset (GstSanlDetect *self)
   self->frames_since_inference = 0;
   self->inference_duration = 0;
   self->tracking = FALSE;
+  self->warned_no_roi = FALSE;
 
   GST_OBJECT_LOCK (self);
   self->earliest_time = GST_CLOCK_TIME_NONE;
@@ -544,6 +555,19 @@ gst_sanl_detect_stop (GstBaseTransform *trans)
   g_clear_pointer (&self->model, sanl_model_unref);
 
   return TRUE;
+}
+
+/* A new stream may lack regions of interest for reasons of its own: say
+ * so again. */
+static gboolean
+gst_sanl_detect_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstSanlDetect *self = GST_SANL_DETECT (trans);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)
+    self->warned_no_roi = FALSE;
+
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
 /* Remember how late downstream is running; the base class drops frames
@@ -807,6 +831,45 @@ gst_sanl_detect_run_region (GstSanlDetect *self, const SanlImage *image,
   return TRUE;
 }
 
+/* An upstream region of interest cut to the frame. Its fields are guint,
+ * so the far edges are summed in 64 bits where they cannot wrap. FALSE
+ * when nothing of it lies inside the frame. */
+static gboolean
+gst_sanl_detect_clip_roi (const GstVideoRegionOfInterestMeta *roi, gint width,
+    gint height, SanlRect *region)
+{
+  guint64 x0 = MIN ((guint64) roi->x, (guint64) width);
+  guint64 y0 = MIN ((guint64) roi->y, (guint64) height);
+  guint64 x1 = MIN ((guint64) roi->x + roi->w, (guint64) width);
+  guint64 y1 = MIN ((guint64) roi->y + roi->h, (guint64) height);
+
+  if (x1 <= x0 || y1 <= y0)
+    return FALSE;
+  region->x = x0;
+  region->y = y0;
+  region->width = x1 - x0;
+  region->height = y1 - y0;
+  return TRUE;
+}
+
+/* Said once per stream: in roi-list mode a frame with no region of
+ * interest at all means nothing upstream makes them. */
+static void
+gst_sanl_detect_warn_no_roi (GstSanlDetect *self)
+{
+  if (self->warned_no_roi)
+    return;
+  self->warned_no_roi = TRUE;
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+      (_ ("A video frame arrived without any region of interest, so no "
+          "garment was looked for in it.")),
+      ("inference-region=roi-list analyses only the "
+       "GstVideoRegionOfInterestMeta of each frame and frame %" G_GUINT64_FORMAT
+       " has none: put an object detector upstream or use "
+       "inference-region=full-frame",
+          self->frame_count));
+}
+
 /* Every upstream region of interest, clipped to the frame. */
 static gboolean
 gst_sanl_detect_run_roi_list (GstSanlDetect *self, GstVideoFrame *frame,
@@ -817,26 +880,31 @@ gst_sanl_detect_run_roi_list (GstSanlDetect *self, GstVideoFrame *frame,
   gint height = GST_VIDEO_FRAME_HEIGHT (frame);
   gpointer state = NULL;
   GstMeta *m;
+  guint n = 0;
 
   while ((m = gst_buffer_iterate_meta_filtered (frame->buffer, &state,
               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
     GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) m;
     GstSanlMeta *found;
     SanlRect region;
-    gint x0 = MIN ((gint) roi->x, width), y0 = MIN ((gint) roi->y, height);
-    gint x1 = MIN ((gint) (roi->x + roi->w), width);
-    gint y1 = MIN ((gint) (roi->y + roi->h), height);
 
-    if (x1 <= x0 || y1 <= y0)
+    n++;
+    if (!gst_sanl_detect_clip_roi (roi, width, height, &region)) {
+      GST_DEBUG_OBJECT (self,
+          "region of interest %d (%u,%u %ux%u) is outside the %dx%d "
+          "frame: skipped",
+          roi->id, roi->x, roi->y, roi->w, roi->h, width, height);
       continue;
-    region.x = x0;
-    region.y = y0;
-    region.width = x1 - x0;
-    region.height = y1 - y0;
+    }
+    GST_LOG_OBJECT (self, "region of interest %d is %.0f,%.0f %.0fx%.0f",
+        roi->id, region.x, region.y, region.width, region.height);
     if (!gst_sanl_detect_run_region (
             self, image, &region, roi->id, s, results, &found, error))
       return FALSE;
   }
+
+  if (n == 0)
+    gst_sanl_detect_warn_no_roi (self);
   return TRUE;
 }
 

@@ -77,6 +77,7 @@ struct _GstSanlDetect
   GstClockTime inference_duration;
   gboolean tracking;
   SanlRect track_region;
+  gboolean warned_no_roi; /* in roi-list mode, once per stream */
 };
 
 G_END_DECLS

@@ -283,6 +283,8 @@ typedef struct
   gdouble radius;
   gdouble line_width;
   gboolean swap;
+  gdouble width; /* of the frame */
+  gdouble height;
 } DrawSettings;
 
 static void
@@ -298,17 +300,60 @@ set_colour (cairo_t *cr, const DrawSettings *d, gdouble r, gdouble g, gdouble b,
 /* Landmarks are pixel centres at integers; Cairo's are at +0.5. */
 #define CX(v) ((v) + 0.5)
 
+/* Cairo keeps coordinates in 24.8 fixed point, which wraps: a point some
+ * millions of pixels away would be drawn inside the frame. A point more
+ * than a frame's size off the frame is not on the picture, so it is not
+ * drawn, nor is one that is not a number. */
+static gboolean
+gst_sanl_overlay_on_canvas (const DrawSettings *d, gdouble x, gdouble y)
+{
+  return isfinite (x) && isfinite (y) && x >= -d->width && x <= 2.0 * d->width
+         && y >= -d->height && y <= 2.0 * d->height;
+}
+
+/* A landmark to draw: scored high enough and on the canvas. */
+static gboolean
+gst_sanl_overlay_shown (const DrawSettings *d, const GstSanlLandmark *l)
+{
+  return l->score >= d->min_score && gst_sanl_overlay_on_canvas (d, l->x, l->y);
+}
+
+/* A meta made elsewhere may claim more landmarks than it holds. */
+static guint
+gst_sanl_overlay_n_landmarks (const GstSanlMeta *meta)
+{
+  return MIN (meta->n_landmarks, GST_SANL_META_MAX_LANDMARKS);
+}
+
+/* The region's box cut to the frame plus a margin wider than the line, so
+ * edges off the frame stay off it; FALSE when nothing of it is left. */
+static gboolean
+gst_sanl_overlay_box (const GstSanlMeta *meta, const DrawSettings *d,
+    gdouble *x0, gdouble *y0, gdouble *x1, gdouble *y1)
+{
+  gdouble m = d->line_width + 1.0;
+
+  if (!isfinite (meta->x) || !isfinite (meta->y) || !isfinite (meta->width)
+      || !isfinite (meta->height))
+    return FALSE;
+  *x0 = CLAMP ((gdouble) meta->x, -m, d->width + m);
+  *y0 = CLAMP ((gdouble) meta->y, -m, d->height + m);
+  *x1 = CLAMP ((gdouble) meta->x + meta->width, -m, d->width + m);
+  *y1 = CLAMP ((gdouble) meta->y + meta->height, -m, d->height + m);
+  return *x1 > *x0 && *y1 > *y0;
+}
+
 static void
 gst_sanl_overlay_draw_points (
     cairo_t *cr, const GstSanlMeta *meta, const DrawSettings *d)
 {
   guint k;
 
-  for (k = 0; k < meta->n_landmarks; k++) {
+  for (k = 0; k < gst_sanl_overlay_n_landmarks (meta); k++) {
     const GstSanlLandmark *l = &meta->landmarks[k];
     const gdouble *c = group_colours[(k / 2) % 4];
 
-    if (l->score < d->min_score)
+    if (!gst_sanl_overlay_shown (d, l))
       continue;
     cairo_new_path (cr);
     cairo_arc (cr, CX (l->x), CX (l->y), d->radius, 0, 2 * G_PI);
@@ -321,14 +366,14 @@ static void
 gst_sanl_overlay_draw_outline (
     cairo_t *cr, const GstSanlMeta *meta, const DrawSettings *d)
 {
-  guint i, n = 0;
+  guint i, n = 0, count = gst_sanl_overlay_n_landmarks (meta);
 
   cairo_new_path (cr);
-  for (i = 0; i < meta->n_landmarks; i++) {
-    guint k = meta->n_landmarks == 8 ? fld_outline[i] : i;
+  for (i = 0; i < count; i++) {
+    guint k = count == 8 ? fld_outline[i] : i;
     const GstSanlLandmark *l = &meta->landmarks[k];
 
-    if (l->score < d->min_score)
+    if (!gst_sanl_overlay_shown (d, l))
       continue;
     if (n++ == 0)
       cairo_move_to (cr, CX (l->x), CX (l->y));
@@ -354,11 +399,11 @@ gst_sanl_overlay_draw_labels (
   cairo_select_font_face (
       cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size (cr, MAX (8.0, 3.0 * d->radius));
-  for (k = 0; k < meta->n_landmarks; k++) {
+  for (k = 0; k < gst_sanl_overlay_n_landmarks (meta); k++) {
     const GstSanlLandmark *l = &meta->landmarks[k];
     const gchar *name = g_quark_to_string (l->name);
 
-    if (l->score < d->min_score || !name)
+    if (!gst_sanl_overlay_shown (d, l) || !name)
       continue;
     cairo_move_to (
         cr, CX (l->x) + 1.5 * d->radius, CX (l->y) - 1.5 * d->radius);
@@ -371,8 +416,12 @@ static void
 gst_sanl_overlay_draw_box (
     cairo_t *cr, const GstSanlMeta *meta, const DrawSettings *d)
 {
+  gdouble x0, y0, x1, y1;
+
+  if (!gst_sanl_overlay_box (meta, d, &x0, &y0, &x1, &y1))
+    return;
   cairo_new_path (cr);
-  cairo_rectangle (cr, meta->x, meta->y, meta->width, meta->height);
+  cairo_rectangle (cr, x0, y0, x1 - x0, y1 - y0);
   cairo_set_line_width (cr, d->line_width);
   set_colour (cr, d, 0.0, 1.0, 1.0, 1.0);
   cairo_stroke (cr);
@@ -385,8 +434,9 @@ gst_sanl_overlay_draw_category (
   const gchar *name = gst_sanl_meta_get_category_name (meta);
   gchar *text;
   gdouble size = MAX (10.0, 4.0 * d->radius);
+  gdouble x0, y0, x1, y1;
 
-  if (!name)
+  if (!name || !gst_sanl_overlay_box (meta, d, &x0, &y0, &x1, &y1))
     return;
 
   text = g_strdup_printf ("%s %.0f%%", name, 100.0 * meta->category_score);
@@ -395,10 +445,10 @@ gst_sanl_overlay_draw_category (
   cairo_set_font_size (cr, size);
 
   /* Inside the box's top edge, so it stays in the frame */
-  cairo_move_to (cr, meta->x + 0.5 * size + 1, meta->y + 1.2 * size + 1);
+  cairo_move_to (cr, x0 + 0.5 * size + 1, y0 + 1.2 * size + 1);
   set_colour (cr, d, 0.0, 0.0, 0.0, 0.7);
   cairo_show_text (cr, text);
-  cairo_move_to (cr, meta->x + 0.5 * size, meta->y + 1.2 * size);
+  cairo_move_to (cr, x0 + 0.5 * size, y0 + 1.2 * size);
   set_colour (cr, d, 1.0, 1.0, 1.0, 1.0);
   cairo_show_text (cr, text);
   g_free (text);
@@ -454,7 +504,8 @@ gst_sanl_overlay_heat_surface (const GstSanlMeta *meta, gboolean swap)
     for (x = 0; x < (gint) fine->width; x++) {
       gfloat sum = 0.0f;
 
-      for (i = 0, n = 0; i < meta->n_attention; i++) {
+      for (i = 0, n = 0; i < MIN (meta->n_attention, GST_SANL_META_N_ATTENTION);
+           i++) {
         const GstSanlAttentionMap *m = &meta->attention[i];
 
         if (!m->data || !m->width || !m->height)
@@ -474,20 +525,26 @@ static void
 gst_sanl_overlay_draw_attention (
     cairo_t *cr, const GstSanlMeta *meta, const DrawSettings *d)
 {
-  cairo_surface_t *heat = gst_sanl_overlay_heat_surface (meta, d->swap);
+  cairo_surface_t *heat;
+  gdouble x0, y0, x1, y1;
   guint w, h;
 
-  if (!heat || meta->attention_width <= 0 || meta->attention_height <= 0) {
-    if (heat)
-      cairo_surface_destroy (heat);
+  if (!(meta->attention_width > 0) || !(meta->attention_height > 0)
+      || !gst_sanl_overlay_on_canvas (d, meta->attention_x, meta->attention_y)
+      || !gst_sanl_overlay_on_canvas (d,
+          meta->attention_x + meta->attention_width,
+          meta->attention_y + meta->attention_height)
+      || !gst_sanl_overlay_box (meta, d, &x0, &y0, &x1, &y1))
     return;
-  }
+  heat = gst_sanl_overlay_heat_surface (meta, d->swap);
+  if (!heat)
+    return;
   w = cairo_image_surface_get_width (heat);
   h = cairo_image_surface_get_height (heat);
 
   /* The maps cover the network's square; show them on the region only */
   cairo_save (cr);
-  cairo_rectangle (cr, meta->x, meta->y, meta->width, meta->height);
+  cairo_rectangle (cr, x0, y0, x1 - x0, y1 - y0);
   cairo_clip (cr);
   cairo_translate (cr, meta->attention_x, meta->attention_y);
   cairo_scale (cr, meta->attention_width / w, meta->attention_height / h);
@@ -584,6 +641,8 @@ gst_sanl_overlay_get_settings (
   GST_OBJECT_UNLOCK (self);
 
   d->swap = SWAPPED (GST_VIDEO_FRAME_FORMAT (frame));
+  d->width = GST_VIDEO_FRAME_WIDTH (frame);
+  d->height = GST_VIDEO_FRAME_HEIGHT (frame);
 }
 
 static GstFlowReturn

@@ -315,6 +315,169 @@ GST_START_TEST (test_roi_list)
 
 GST_END_TEST;
 
+/* The garment of `roi_id` on `buf`, or NULL. */
+static GstSanlMeta *
+meta_of_roi (GstBuffer *buf, gint roi_id)
+{
+  gpointer state = NULL;
+  GstMeta *m;
+
+  while ((m = gst_buffer_iterate_meta_filtered (
+              buf, &state, GST_SANL_META_API_TYPE)))
+    if (((GstSanlMeta *) m)->roi_id == roi_id)
+      return (GstSanlMeta *) m;
+  return NULL;
+}
+
+static void
+add_roi (GstBuffer *buf, gint id, guint x, guint y, guint w, guint h)
+{
+  GstVideoRegionOfInterestMeta *roi
+      = gst_buffer_add_video_region_of_interest_meta (
+          buf, "person", x, y, w, h);
+
+  roi->id = id;
+}
+
+/* Regions of interest are cut to the 320x240 frame with their edges summed
+ * in 64 bits: ones past 2^31 or whose far edge passes 2^32 are not wrapped
+ * to negative or small numbers; ones wholly outside give no garment. */
+GST_START_TEST (test_roi_clipped_to_frame)
+{
+  gchar *caps = sanl_check_caps (GST_VIDEO_FORMAT_BGRx, 320, 240);
+  GstHarness *h = detect_harness ("inference-region=roi-list", caps);
+  GstBuffer *in = sanl_check_frame (GST_VIDEO_FORMAT_BGRx, 320, 240, 0);
+  GstBuffer *out;
+  GstSanlMeta *meta;
+
+  /* Outside: far away, wrapping past 2^32 to x1 = 4, on the right edge */
+  add_roi (in, 1, 4000000000u, 4000000000u, 10, 10);
+  add_roi (in, 2, G_MAXUINT - 5, 0, 10, 10);
+  add_roi (in, 3, 320, 0, 5, 5);
+  /* Partly inside, with huge sizes: 300..320 x 200..240, 100..320 x 100 */
+  add_roi (in, 4, 300, 200, 4000000000u, 4000000000u);
+  add_roi (in, 5, 100, 100, G_MAXINT, 1);
+
+  fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  fail_unless_equals_int (sanl_check_count_metas (out), 2);
+
+  meta = meta_of_roi (out, 4);
+  fail_unless (meta != NULL);
+  fail_unless_equals_float (meta->x, 300);
+  fail_unless_equals_float (meta->y, 200);
+  fail_unless_equals_float (meta->width, 20);
+  fail_unless_equals_float (meta->height, 40);
+  fail_unless_equals_int (meta->n_landmarks, K);
+
+  meta = meta_of_roi (out, 5);
+  fail_unless (meta != NULL);
+  fail_unless_equals_float (meta->x, 100);
+  fail_unless_equals_float (meta->y, 100);
+  fail_unless_equals_float (meta->width, 220);
+  fail_unless_equals_float (meta->height, 1);
+  fail_unless_equals_int (meta->n_landmarks, K);
+
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  g_free (caps);
+}
+
+GST_END_TEST;
+
+/* Pushes a frame, with one region of interest if `with_roi`, and returns
+ * how many garments came out. */
+static guint
+push_roi_frame (GstHarness *h, gboolean with_roi)
+{
+  GstBuffer *in = sanl_check_frame (GST_VIDEO_FORMAT_RGB, 48, 48, 0);
+  GstBuffer *out;
+  guint n;
+
+  if (with_roi)
+    add_roi (in, 1, 8, 8, 24, 24);
+  fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  n = sanl_check_count_metas (out);
+  gst_buffer_unref (out);
+  return n;
+}
+
+/* The warnings posted so far, checking each one's text. */
+static guint
+count_no_roi_warnings (GstBus *bus)
+{
+  GstMessage *msg;
+  guint n = 0;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING))) {
+    GError *error = NULL;
+
+    gst_message_parse_warning (msg, &error, NULL);
+    fail_unless (
+        g_error_matches (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT));
+    fail_unless_equals_string (error->message,
+        "A video frame arrived without any region of interest, so no "
+        "garment was looked for in it.");
+    g_error_free (error);
+    gst_message_unref (msg);
+    n++;
+  }
+  return n;
+}
+
+/* In roi-list mode the first frame of a stream without any region of
+ * interest posts one warning; later ones, and frames with regions, post
+ * none until the next stream starts. */
+GST_START_TEST (test_roi_list_warns_once_per_stream)
+{
+  gchar *caps = sanl_check_caps (GST_VIDEO_FORMAT_RGB, 48, 48);
+  GstHarness *h = detect_harness ("inference-region=roi-list", caps);
+  GstBus *bus = gst_bus_new ();
+
+  gst_element_set_bus (h->element, bus);
+  fail_unless_equals_int (push_roi_frame (h, TRUE), 1);
+  fail_unless_equals_int (count_no_roi_warnings (bus), 0);
+
+  fail_unless_equals_int (push_roi_frame (h, FALSE), 0);
+  fail_unless_equals_int (push_roi_frame (h, FALSE), 0);
+  fail_unless_equals_int (push_roi_frame (h, TRUE), 1);
+  fail_unless_equals_int (push_roi_frame (h, FALSE), 0);
+  fail_unless_equals_int (count_no_roi_warnings (bus), 1);
+
+  fail_unless (gst_harness_push_event (
+      h, gst_event_new_stream_start ("another-stream")));
+  fail_unless_equals_int (push_roi_frame (h, FALSE), 0);
+  fail_unless_equals_int (push_roi_frame (h, FALSE), 0);
+  fail_unless_equals_int (count_no_roi_warnings (bus), 1);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (caps);
+}
+
+GST_END_TEST;
+
+/* Full-frame mode needs no region of interest and says nothing. */
+GST_START_TEST (test_full_frame_no_roi_warning)
+{
+  gchar *caps = sanl_check_caps (GST_VIDEO_FORMAT_RGB, 48, 48);
+  GstHarness *h = detect_harness ("", caps);
+  GstBus *bus = gst_bus_new ();
+
+  gst_element_set_bus (h->element, bus);
+  fail_unless_equals_int (push_roi_frame (h, FALSE), 1);
+  fail_unless_equals_int (count_no_roi_warnings (bus), 0);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (caps);
+}
+
+GST_END_TEST;
+
 /* The square the tracked region must be, from the previous landmarks:
  * their pixels' box, grown by the margin on each side, squared, at least
  * an eighth of the shorter side, moved inside the frame. */
@@ -557,6 +720,65 @@ GST_START_TEST (test_missing_model)
 
 GST_END_TEST;
 
+/* model="" and model=NULL both mean the default, here $SANL_MODEL, and
+ * that model really runs. */
+GST_START_TEST (test_empty_model_means_default)
+{
+  gchar *model = sanl_check_model ();
+  gchar *caps = sanl_check_caps (GST_VIDEO_FORMAT_RGB, 32, 32);
+  GstElement *e;
+  GstHarness *h;
+  GstBuffer *out;
+  gchar *now;
+
+  g_setenv ("SANL_MODEL", model, TRUE);
+  e = gst_element_factory_make ("sanldetect", NULL);
+  g_object_set (e, "model", "/tmp/other.safetensors", NULL);
+  g_object_set (e, "model", "", NULL);
+  g_object_get (e, "model", &now, NULL);
+  fail_unless_equals_string (now, model);
+  g_free (now);
+  g_object_set (e, "model", "/tmp/other.safetensors", NULL);
+  g_object_set (e, "model", NULL, NULL);
+  g_object_get (e, "model", &now, NULL);
+  fail_unless_equals_string (now, model);
+  g_free (now);
+  gst_object_unref (e);
+
+  h = gst_harness_new_parse ("sanldetect model=\"\" threshold=0");
+  gst_harness_set_src_caps_str (h, caps);
+  fail_unless_equals_int (
+      gst_harness_push (h, sanl_check_frame (GST_VIDEO_FORMAT_RGB, 32, 32, 0)),
+      GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  fail_unless_equals_int (sanl_check_count_metas (out), 1);
+  fail_unless_equals_int (gst_buffer_get_sanl_meta (out)->n_landmarks, K);
+
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  g_unsetenv ("SANL_MODEL");
+  g_free (caps);
+  g_free (model);
+}
+
+GST_END_TEST;
+
+/* The model property says every place the default comes from. */
+GST_START_TEST (test_model_blurb)
+{
+  GstElement *e = gst_element_factory_make ("sanldetect", NULL);
+  GParamSpec *pspec
+      = g_object_class_find_property (G_OBJECT_GET_CLASS (e), "model");
+
+  fail_unless_equals_string (g_param_spec_get_blurb (pspec),
+      "Path of the .safetensors landmark model; empty or unset means the "
+      "default: $SANL_MODEL, else the installed default model, else (run "
+      "from a build tree) the source tree's sanl/models/default.safetensors");
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
 /* A file that is not a model: the error names it, the debug text says
  * why. */
 GST_START_TEST (test_corrupt_model)
@@ -630,11 +852,16 @@ sanldetect_suite (void)
   tcase_add_test (tc, test_padded_strides);
   tcase_add_test (tc, test_inference_interval);
   tcase_add_test (tc, test_roi_list);
+  tcase_add_test (tc, test_roi_clipped_to_frame);
+  tcase_add_test (tc, test_roi_list_warns_once_per_stream);
+  tcase_add_test (tc, test_full_frame_no_roi_warning);
   tcase_add_test (tc, test_track_region);
   tcase_add_test (tc, test_smoothing);
   tcase_add_test (tc, test_attach_attention);
   tcase_add_test (tc, test_qos_skips_inference);
   tcase_add_test (tc, test_missing_model);
+  tcase_add_test (tc, test_empty_model_means_default);
+  tcase_add_test (tc, test_model_blurb);
   tcase_add_test (tc, test_corrupt_model);
   tcase_add_test (tc, test_model_in_wrong_state);
   return s;

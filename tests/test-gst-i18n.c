@@ -3,6 +3,8 @@
 
 #include <locale.h>
 
+#include <gst/check/gstharness.h>
+
 #include "gst-sanl-check.h"
 
 #define MISSING "/nonexistent/garments.safetensors"
@@ -12,11 +14,16 @@ static const struct
   const gchar *language;
   const gchar *missing_model;
   const gchar *detector_name;
+  const gchar *no_roi;
 } expected[] = {
   { "de", "Die Modelldatei „" MISSING "“ existiert nicht.",
-      "Erkennung von Kleidungs-Landmarken" },
+      "Erkennung von Kleidungs-Landmarken",
+      "Ein Videobild ohne jeglichen Interessenbereich ist eingetroffen, "
+      "daher wurde darin nach keinem Kleidungsstück gesucht." },
   { "fr", "Le fichier de modèle « " MISSING " » n’existe pas.",
-      "Détecteur de points de repère vestimentaires" },
+      "Détecteur de points de repère vestimentaires",
+      "Une image vidéo est arrivée sans aucune région d’intérêt : aucun "
+      "vêtement n’y a été recherché." },
 };
 
 static guint lang;
@@ -49,6 +56,41 @@ GST_START_TEST (test_translated_element_name)
 
 GST_END_TEST;
 
+/* The warning of roi-list mode when no region of interest comes. */
+GST_START_TEST (test_translated_no_roi_warning)
+{
+  gchar *model = sanl_check_model ();
+  gchar *launch = g_strdup_printf (
+      "sanldetect model=\"%s\" inference-region=roi-list", model);
+  GstHarness *h = gst_harness_new_parse (launch);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+  GstBuffer *in;
+
+  gst_element_set_bus (h->element, bus);
+  gst_harness_set_src_caps_str (h, "video/x-raw,format=RGB,width=16,"
+                                   "height=16,framerate=30/1");
+  in = gst_buffer_new_allocate (NULL, 16 * 16 * 3, NULL);
+  gst_buffer_memset (in, 0, 128, 16 * 16 * 3);
+  fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL);
+  gst_message_parse_warning (msg, &error, NULL);
+  fail_unless_equals_string (error->message, expected[lang].no_roi);
+
+  g_error_free (error);
+  gst_message_unref (msg);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (launch);
+  g_free (model);
+}
+
+GST_END_TEST;
+
 static Suite *
 i18n_suite (void)
 {
@@ -58,6 +100,7 @@ i18n_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_translated_error);
   tcase_add_test (tc, test_translated_element_name);
+  tcase_add_test (tc, test_translated_no_roi_warning);
   return s;
 }
 

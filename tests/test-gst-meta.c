@@ -1,4 +1,5 @@
-/* GstSanlMeta: defaults, copies, and rescaling when the video is scaled. */
+/* GstSanlMeta: defaults, copies, rescaling when the video is scaled, and
+ * dropping when it is flipped. */
 
 #include <gst/app/gstappsink.h>
 
@@ -191,6 +192,137 @@ GST_START_TEST (test_meta_survives_videoscale)
 
 GST_END_TEST;
 
+/* Where videoflip moves the pixel (x, y) of a w x h frame. */
+static void
+flip_point (
+    const gchar *direction, gint w, gint h, gint x, gint y, gint *fx, gint *fy)
+{
+  if (g_str_equal (direction, "horiz")) {
+    *fx = w - 1 - x;
+    *fy = y;
+  } else if (g_str_equal (direction, "vert")) {
+    *fx = x;
+    *fy = h - 1 - y;
+  } else {
+    g_assert (g_str_equal (direction, "90r"));
+    *fx = h - 1 - y;
+    *fy = x;
+  }
+}
+
+static const guint8 *
+rgb_pixel (GstMapInfo *map, gint stride, gint x, gint y)
+{
+  return map->data + y * stride + 3 * x;
+}
+
+/* The output frame is the input flipped: checked on a few pixels, so the
+ * test fails if videoflip left the frame alone. */
+static void
+check_flipped (const gchar *direction, GstBuffer *in, GstBuffer *out)
+{
+  static const gint points[][2] = { { 0, 0 }, { 5, 2 }, { 63, 47 }, { 40, 9 } };
+  gint in_stride = GST_ROUND_UP_4 (64 * 3);
+  gint out_stride
+      = GST_ROUND_UP_4 ((g_str_equal (direction, "90r") ? 48 : 64) * 3);
+  GstMapInfo a, b;
+  guint i;
+
+  gst_buffer_map (in, &a, GST_MAP_READ);
+  gst_buffer_map (out, &b, GST_MAP_READ);
+  for (i = 0; i < G_N_ELEMENTS (points); i++) {
+    gint fx, fy;
+
+    flip_point (direction, 64, 48, points[i][0], points[i][1], &fx, &fy);
+    fail_unless (memcmp (rgb_pixel (&a, in_stride, points[i][0], points[i][1]),
+                     rgb_pixel (&b, out_stride, fx, fy), 3)
+                     == 0,
+        "%s: pixel %d,%d did not move to %d,%d", direction, points[i][0],
+        points[i][1], fx, fy);
+  }
+  gst_buffer_unmap (in, &a);
+  gst_buffer_unmap (out, &b);
+}
+
+static GstPadProbeReturn
+keep_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  g_ptr_array_add (data, gst_buffer_ref (GST_PAD_PROBE_INFO_BUFFER (info)));
+  return GST_PAD_PROBE_OK;
+}
+
+/* videoflip after sanldetect must not pass on a meta whose points are
+ * those of the unflipped frame. The meta has no mapping for flips and is
+ * tagged "orientation", so it is dropped: every flipped frame comes out
+ * with no GstSanlMeta, while the frames going in had one each. */
+GST_START_TEST (test_meta_dropped_by_videoflip)
+{
+  static const gchar *directions[] = { "horiz", "90r", "vert" };
+  gchar *model = sanl_check_model ();
+  guint d;
+
+  for (d = 0; d < G_N_ELEMENTS (directions); d++) {
+    gchar *launch
+        = g_strdup_printf ("videotestsrc num-buffers=2 pattern=smpte100 ! "
+                           "video/x-raw,format=RGB,width=64,height=48 ! "
+                           "sanldetect model=\"%s\" threshold=0 ! "
+                           "videoflip name=flip video-direction=%s ! "
+                           "appsink name=sink sync=false",
+            model, directions[d]);
+    GstElement *pipeline = gst_parse_launch (launch, NULL);
+    GstElement *flip = gst_bin_get_by_name (GST_BIN (pipeline), "flip");
+    GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+    GstPad *pad = gst_element_get_static_pad (flip, "sink");
+    GPtrArray *in
+        = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_buffer_unref);
+    GstSample *sample;
+    guint n = 0;
+
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, keep_buffer, in, NULL);
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+    while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink)))) {
+      GstBuffer *out = gst_sample_get_buffer (sample);
+
+      fail_unless (n < in->len);
+      fail_unless_equals_int (sanl_check_count_metas (in->pdata[n]), 1);
+      check_flipped (directions[d], in->pdata[n], out);
+      fail_unless_equals_int (sanl_check_count_metas (out), 0);
+      gst_sample_unref (sample);
+      n++;
+    }
+    fail_unless_equals_int (n, 2);
+
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    g_ptr_array_unref (in);
+    gst_object_unref (pad);
+    gst_object_unref (flip);
+    gst_object_unref (sink);
+    gst_object_unref (pipeline);
+    g_free (launch);
+  }
+  g_free (model);
+}
+
+GST_END_TEST;
+
+/* A transform the meta has no mapping for (a flip, a crop) adds nothing
+ * and says so. */
+GST_START_TEST (test_meta_unknown_transform_dropped)
+{
+  GstBuffer *buf = gst_buffer_new ();
+  GstBuffer *out = gst_buffer_new ();
+  GstSanlMeta *src = filled_meta (buf);
+
+  fail_if (src->meta.info->transform_func (out, &src->meta, buf,
+      g_quark_from_static_string ("gst-video-flip"), NULL));
+  fail_unless_equals_int (sanl_check_count_metas (out), 0);
+
+  gst_buffer_unref (buf);
+  gst_buffer_unref (out);
+}
+
+GST_END_TEST;
+
 static Suite *
 sanlmeta_suite (void)
 {
@@ -203,6 +335,8 @@ sanlmeta_suite (void)
   tcase_add_test (tc, test_meta_copy);
   tcase_add_test (tc, test_meta_scale_transform);
   tcase_add_test (tc, test_meta_survives_videoscale);
+  tcase_add_test (tc, test_meta_dropped_by_videoflip);
+  tcase_add_test (tc, test_meta_unknown_transform_dropped);
   return s;
 }
 

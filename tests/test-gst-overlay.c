@@ -269,6 +269,88 @@ GST_START_TEST (test_outline_and_min_score)
 
 GST_END_TEST;
 
+static gboolean
+same_bytes (GstBuffer *a, GstBuffer *b)
+{
+  GstMapInfo m;
+  gboolean same;
+
+  gst_buffer_map (a, &m, GST_MAP_READ);
+  same = gst_buffer_get_size (b) == m.size
+         && gst_buffer_memcmp (b, 0, m.data, m.size) == 0;
+  gst_buffer_unmap (a, &m);
+  return same;
+}
+
+/* Points millions of pixels off the frame, or not numbers, draw nothing:
+ * Cairo's fixed point would wrap 2^24 + 32 to 32, inside the 64x48 frame.
+ * A box wholly off the frame draws neither itself nor its category. */
+GST_START_TEST (test_far_points_draw_nothing)
+{
+  static const gfloat far[][2] = { { 16777216.0f + 32, 20 },
+    { 4294967296.0f + 32, 20 }, { -4294967296.0f + 32, 20 }, { 20, 1e20f },
+    { NAN, 20 }, { 20, INFINITY } };
+  GstBuffer *ref = grey_frame (GST_VIDEO_FORMAT_BGRx, 255);
+  GstBuffer *in = gst_buffer_copy (ref);
+  GstSanlMeta *meta = gst_buffer_add_sanl_meta (in);
+  GstBuffer *out;
+  guint k;
+
+  meta->x = meta->y = -294967296.0f;
+  meta->width = meta->height = 10;
+  meta->category = 0;
+  meta->category_name = g_quark_from_string ("t-shirt");
+  meta->category_score = 0.9f;
+  meta->n_landmarks = G_N_ELEMENTS (far);
+  for (k = 0; k < G_N_ELEMENTS (far); k++) {
+    meta->landmarks[k].x = far[k][0];
+    meta->landmarks[k].y = far[k][1];
+    meta->landmarks[k].score = 0.9f;
+    meta->landmarks[k].name = g_quark_from_string ("left_collar");
+  }
+
+  out = overlay ("show-labels=true show-box=true show-outline=true "
+                 "show-category=true",
+      GST_VIDEO_FORMAT_BGRx, in);
+  fail_unless (same_bytes (ref, out));
+  gst_buffer_unref (out);
+  gst_buffer_unref (ref);
+}
+
+GST_END_TEST;
+
+/* A box reaching 2^26 pixels left of the frame (past Cairo's 2^23) draws
+ * exactly like the same box starting just off the frame's left edge. */
+GST_START_TEST (test_huge_box_drawn_cut)
+{
+  GstBuffer *a = grey_frame (GST_VIDEO_FORMAT_BGRx, 255);
+  GstBuffer *b = grey_frame (GST_VIDEO_FORMAT_BGRx, 255);
+  GstBuffer *ref = gst_buffer_copy (a);
+  GstSanlMeta *ma = gst_buffer_add_sanl_meta (a);
+  GstSanlMeta *mb = gst_buffer_add_sanl_meta (b);
+  const gchar *props = "show-box=true show-category=false line-width=1";
+
+  /* Exact in float: 2^26 and 2^26 + 32 */
+  ma->x = -67108864.0f;
+  ma->y = 10;
+  ma->width = 67108896.0f;
+  ma->height = 20;
+  mb->x = -5;
+  mb->y = 10;
+  mb->width = 37;
+  mb->height = 20;
+
+  a = overlay (props, GST_VIDEO_FORMAT_BGRx, a);
+  b = overlay (props, GST_VIDEO_FORMAT_BGRx, b);
+  fail_if (same_bytes (ref, b));
+  fail_unless (same_bytes (a, b));
+  gst_buffer_unref (a);
+  gst_buffer_unref (b);
+  gst_buffer_unref (ref);
+}
+
+GST_END_TEST;
+
 static Suite *
 sanloverlay_suite (void)
 {
@@ -281,6 +363,8 @@ sanloverlay_suite (void)
   tcase_add_test (tc, test_bgra_straight_alpha);
   tcase_add_test (tc, test_no_meta_untouched);
   tcase_add_test (tc, test_outline_and_min_score);
+  tcase_add_test (tc, test_far_points_draw_nothing);
+  tcase_add_test (tc, test_huge_box_drawn_cut);
   return s;
 }
 

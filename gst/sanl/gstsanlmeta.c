@@ -16,7 +16,10 @@
  * the region's box, the garment category and its score, and the landmarks
  * (collar, sleeve, waistline, hem) in frame pixels. Elements that scale
  * the video (videoscale, videoconvertscale) rescale the coordinates;
- * copies of a buffer copy the meta.
+ * copies of a buffer copy the meta. The meta is tagged "orientation", so
+ * elements that flip or rotate the picture (videoflip) drop it rather
+ * than pass on points that no longer lie on the garment; run sanldetect
+ * after them instead.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -121,7 +124,8 @@ gst_sanl_meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buffer,
     return TRUE;
   }
 
-  /* Flips, crops and anything else would need their own mapping */
+  /* Flips, rotations, crops and anything else would need their own
+   * mapping: dropping the meta is better than a stale one */
   return FALSE;
 }
 
