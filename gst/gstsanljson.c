@@ -39,6 +39,7 @@
 #endif
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -260,6 +261,16 @@ gst_sanl_json_set_caps (
   return TRUE;
 }
 
+/* JSON has no NaN or infinity: a meta made elsewhere may hold them. */
+static void
+add_number (JsonBuilder *b, gdouble value)
+{
+  if (isfinite (value))
+    json_builder_add_double_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
 static void
 add_landmark (JsonBuilder *b, const GstSanlMeta *meta, guint k)
 {
@@ -273,13 +284,13 @@ add_landmark (JsonBuilder *b, const GstSanlMeta *meta, guint k)
   else
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "x");
-  json_builder_add_double_value (b, l->x);
+  add_number (b, l->x);
   json_builder_set_member_name (b, "y");
-  json_builder_add_double_value (b, l->y);
+  add_number (b, l->y);
   json_builder_set_member_name (b, "score");
-  json_builder_add_double_value (b, l->score);
+  add_number (b, l->score);
   json_builder_set_member_name (b, "visibility");
-  json_builder_add_double_value (b, l->visibility);
+  add_number (b, l->visibility);
   json_builder_set_member_name (b, "visible");
   json_builder_add_boolean_value (b, l->visible);
   json_builder_end_object (b);
@@ -295,10 +306,10 @@ add_garment (JsonBuilder *b, const GstSanlMeta *meta)
 
   json_builder_set_member_name (b, "box");
   json_builder_begin_array (b);
-  json_builder_add_double_value (b, meta->x);
-  json_builder_add_double_value (b, meta->y);
-  json_builder_add_double_value (b, meta->width);
-  json_builder_add_double_value (b, meta->height);
+  add_number (b, meta->x);
+  add_number (b, meta->y);
+  add_number (b, meta->width);
+  add_number (b, meta->height);
   json_builder_end_array (b);
 
   json_builder_set_member_name (b, "category");
@@ -307,7 +318,7 @@ add_garment (JsonBuilder *b, const GstSanlMeta *meta)
   else
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "category_score");
-  json_builder_add_double_value (b, meta->category_score);
+  add_number (b, meta->category_score);
   json_builder_set_member_name (b, "roi_id");
   if (meta->roi_id >= 0)
     json_builder_add_int_value (b, meta->roi_id);
@@ -316,7 +327,7 @@ add_garment (JsonBuilder *b, const GstSanlMeta *meta)
 
   json_builder_set_member_name (b, "landmarks");
   json_builder_begin_array (b);
-  for (k = 0; k < meta->n_landmarks; k++)
+  for (k = 0; k < MIN (meta->n_landmarks, GST_SANL_META_MAX_LANDMARKS); k++)
     add_landmark (b, meta, k);
   json_builder_end_array (b);
 

@@ -1,6 +1,11 @@
 /* sanljson: one JSON object per frame that says what the metas say. */
 
+#include <math.h>
+#include <string.h>
+
 #include <json-glib/json-glib.h>
+
+#include <gst/check/gstharness.h>
 
 #include "gst-sanl-check.h"
 
@@ -196,6 +201,57 @@ GST_START_TEST (test_json_unwritable_location)
 
 GST_END_TEST;
 
+/* A meta made by another element may hold NaN, infinity or a landmark
+ * count past the array: the line stays valid JSON and in bounds. */
+GST_START_TEST (test_json_non_finite_values_are_null)
+{
+  gchar *path = temp_path ("odd.jsonl");
+  gchar *launch = g_strdup_printf ("sanljson location=\"%s\"", path);
+  GstHarness *h = gst_harness_new_parse (launch);
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, 4 * 2 * 4, NULL);
+  GstSanlMeta *meta = gst_buffer_add_sanl_meta (buffer);
+  JsonParser *parser = json_parser_new ();
+  JsonArray *garments, *marks;
+  gchar *contents;
+
+  meta->x = NAN;
+  meta->y = 1.0f;
+  meta->width = INFINITY;
+  meta->height = 2.0f;
+  meta->n_landmarks = 1000;
+  for (guint k = 0; k < GST_SANL_META_MAX_LANDMARKS; k++)
+    meta->landmarks[k].x = k == 0 ? -INFINITY : 3.0f;
+  GST_BUFFER_PTS (buffer) = 0;
+
+  gst_harness_set_src_caps_str (
+      h, "video/x-raw,format=BGRx,width=4,height=2,framerate=1/1");
+  gst_buffer_unref (gst_harness_push_and_pull (h, buffer));
+  gst_harness_teardown (h);
+
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  fail_unless (g_str_has_prefix (contents,
+      "{\"pts\":0,\"frame\":0,\"width\":4,\"height\":2,"
+      "\"garments\":[{\"box\":[null,1.0,null,2.0],"));
+  fail_unless (
+      strstr (contents, "\"landmarks\":[{\"name\":null,\"x\":null,") != NULL);
+
+  /* The line parses, with one entry per landmark the meta can hold. */
+  fail_unless (json_parser_load_from_data (parser, contents, -1, NULL));
+  garments = json_object_get_array_member (
+      json_node_get_object (json_parser_get_root (parser)), "garments");
+  marks = json_object_get_array_member (
+      json_array_get_object_element (garments, 0), "landmarks");
+  fail_unless_equals_int (
+      json_array_get_length (marks), GST_SANL_META_MAX_LANDMARKS);
+
+  g_object_unref (parser);
+  g_free (contents);
+  g_free (launch);
+  remove_temp (path);
+}
+
+GST_END_TEST;
+
 static Suite *
 sanljson_suite (void)
 {
@@ -207,6 +263,7 @@ sanljson_suite (void)
   tcase_add_test (tc, test_json_matches_metas);
   tcase_add_test (tc, test_json_frames_without_garments);
   tcase_add_test (tc, test_json_unwritable_location);
+  tcase_add_test (tc, test_json_non_finite_values_are_null);
   return s;
 }
 
