@@ -11,6 +11,8 @@
  * mean over the landmarks that occur. Prints a per-landmark table and, as
  * its last line, "NE 0.xxxx".
  *
+ * --model defaults to $SANL_MODEL when that is set and not empty.
+ *
  * Layouts (--layout):
  *   fld          list_landmarks.txt, list_bbox.txt, list_eval_partition.txt;
  *                clothes type 1, 2, 3 fill 6, 4 or all 8 landmark slots
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <json-glib/json-glib.h>
 #include <jpeglib.h>
+#include <locale.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -34,6 +37,9 @@
 
 #define K 8
 #define ABSENT 3
+
+/* More BLAS threads than this is a typo, not a machine. */
+#define MAX_THREADS 256
 
 /* ------------------------------------------------------------------------ */
 /* Labelled garments */
@@ -452,6 +458,52 @@ evaluate (SanlSession *session, GPtrArray *records, Meter *m, GError **error)
   return TRUE;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Options */
+
+/* The first bad option, named with its value on stderr; FALSE then.
+ * model_path, when not given, is taken from $SANL_MODEL. */
+static gboolean
+check_options (int argc, char **argv, char **model_path, const char *data,
+    const char *layout, const char *attention, int threads)
+{
+  const char *env = g_getenv ("SANL_MODEL");
+
+  if (!*model_path && env && *env)
+    *model_path = g_strdup (env);
+  if (argc > 1) {
+    g_printerr (
+        "sanl-eval: unexpected argument \"%s\" (see --help)\n", argv[1]);
+    return FALSE;
+  }
+  if (!*model_path || !data) {
+    g_printerr ("sanl-eval: --data DIR and --model FILE (or $SANL_MODEL) "
+                "are required\n");
+    return FALSE;
+  }
+  if (layout && strcmp (layout, "fld") && strcmp (layout, "deepfashion")
+      && strcmp (layout, "coco")) {
+    g_printerr ("sanl-eval: --layout must be fld, deepfashion or coco, not "
+                "\"%s\"\n",
+        layout);
+    return FALSE;
+  }
+  if (attention && strcmp (attention, "gradcam")
+      && strcmp (attention, "none")) {
+    g_printerr ("sanl-eval: --attention must be gradcam or none, not "
+                "\"%s\"\n",
+        attention);
+    return FALSE;
+  }
+  if (threads < 0 || threads > MAX_THREADS) {
+    g_printerr ("sanl-eval: --threads must be from 0 (OpenBLAS's default) to "
+                "%d, not %d\n",
+        MAX_THREADS, threads);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -459,7 +511,8 @@ main (int argc, char **argv)
   char *attention = NULL;
   int threads = 1;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
-                                 &model_path, "Model file", "FILE" },
+                                 &model_path,
+                                 "Model file (default: $SANL_MODEL)", "FILE" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Data folder", "DIR" },
     { "split", 's', 0, G_OPTION_ARG_STRING, &split,
         "Split to evaluate (default: val)", "NAME" },
@@ -467,10 +520,10 @@ main (int argc, char **argv)
         "fld (default), deepfashion or coco", "LAYOUT" },
     { "attention", 'a', 0, G_OPTION_ARG_STRING, &attention,
         "gradcam (default) or none", "MODE" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
+        "BLAS threads (0: OpenBLAS's default)", "N" },
     { NULL } };
-  GOptionContext *ctx = g_option_context_new ("- normalised error of a "
-                                              "model on a landmark set");
+  GOptionContext *ctx;
   GError *error = NULL;
   GPtrArray *records = NULL;
   SanlModel *model = NULL;
@@ -478,16 +531,30 @@ main (int argc, char **argv)
   Meter meter;
   int status = 1;
 
+  /* messages in the user's language and charset; the table's numbers
+   * always with a decimal point, for the scripts that read it */
+  setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C");
+
+  ctx = g_option_context_new ("- normalised error of a model on a landmark "
+                              "set");
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) || !model_path
-      || !data) {
-    g_printerr ("sanl-eval: %s\n",
-        error ? error->message : "--model and --data are required");
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    g_printerr ("sanl-eval: %s\n", error->message);
     g_option_context_free (ctx);
     g_clear_error (&error);
     return 2;
   }
   g_option_context_free (ctx);
+  if (!check_options (
+          argc, argv, &model_path, data, layout, attention, threads)) {
+    g_free (model_path);
+    g_free (data);
+    g_free (split);
+    g_free (layout);
+    g_free (attention);
+    return 2;
+  }
   if (!split)
     split = g_strdup ("val");
 
@@ -495,11 +562,8 @@ main (int argc, char **argv)
     records = read_fld (data, split, FALSE, &error);
   else if (!strcmp (layout, "deepfashion"))
     records = read_fld (data, split, TRUE, &error);
-  else if (!strcmp (layout, "coco"))
-    records = read_coco (data, split, &error);
   else
-    g_set_error (
-        &error, SANL_ERROR, SANL_ERROR_ARGUMENT, "unknown layout %s", layout);
+    records = read_coco (data, split, &error);
   if (!records)
     goto out;
   if (records->len == 0) {

@@ -10,11 +10,16 @@
  * .safetensors file, for comparison with the PyTorch twin's infer.py.
  *
  * JPEGs are decoded straight to BGRx and RGBA PNGs read as RGBx, so those
- * images go through the engine's BGRX and RGBX paths rather than RGB. */
+ * images go through the engine's BGRX and RGBX paths rather than RGB.
+ *
+ * --model defaults to $SANL_MODEL when that is set and not empty. Exit
+ * status: 0, 1 when the model or any image failed, 2 for bad options. */
 
 #include "sanl.h"
 
 #include <json-glib/json-glib.h>
+#include <locale.h>
+#include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -24,6 +29,9 @@
 
 /* Most pixels an image may have: 256 Mpixel, 1 GiB as BGRx. */
 #define MAX_PIXELS (1 << 28)
+
+/* More BLAS threads than this is a typo, not a machine. */
+#define MAX_THREADS 256
 
 /* ---------------------------------------------------------------------- */
 /* Decoded images                                                          */
@@ -452,7 +460,7 @@ static char **opt_images = NULL;
 
 static const GOptionEntry entries[]
     = { { "model", 'm', 0, G_OPTION_ARG_FILENAME, &opt_model,
-            "Model file (.safetensors)", "FILE" },
+            "Model file (.safetensors; default: $SANL_MODEL)", "FILE" },
         { "attention", 'a', 0, G_OPTION_ARG_STRING, &opt_attention,
             "gradcam (default) or none", "MODE" },
         { "threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
@@ -468,13 +476,17 @@ parse_args (int *argc, char ***argv, SanlAttention *attention, GError **error)
 {
   g_autoptr (GOptionContext) ctx = g_option_context_new (
       "- fashion landmarks of JPEG and PNG images as JSON lines");
+  const char *env = g_getenv ("SANL_MODEL");
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, argc, argv, error))
     return FALSE;
+  if (!opt_model && env && *env)
+    opt_model = g_strdup (env);
   if (!opt_model || !opt_images || !opt_images[0]) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
-        "need --model FILE and at least one IMAGE (see --help)");
+        "need --model FILE (or $SANL_MODEL) and at least one IMAGE "
+        "(see --help)");
     return FALSE;
   }
   if (!opt_attention || !strcmp (opt_attention, "gradcam"))
@@ -486,10 +498,27 @@ parse_args (int *argc, char ***argv, SanlAttention *attention, GError **error)
         "--attention must be gradcam or none, not \"%s\"", opt_attention);
     return FALSE;
   }
-  if (opt_threads < 0) {
+  if (opt_threads < 0 || opt_threads > MAX_THREADS) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-        "--threads must be 0 or more");
+        "--threads must be from 0 (OpenBLAS's default) to %d, not %d",
+        MAX_THREADS, opt_threads);
     return FALSE;
+  }
+  return TRUE;
+}
+
+/* JSON has no spelling for NaN or infinity: such a result is an error. */
+static gboolean
+result_is_finite (const SanlResult *result)
+{
+  if (result->category >= 0 && !isfinite (result->category_score))
+    return FALSE;
+  for (int k = 0; k < result->n_landmarks; k++) {
+    const SanlLandmark *mark = &result->landmarks[k];
+
+    if (!isfinite (mark->x) || !isfinite (mark->y) || !isfinite (mark->score)
+        || !isfinite (mark->visibility))
+      return FALSE;
   }
   return TRUE;
 }
@@ -514,8 +543,17 @@ infer_one (SanlSession *session, const char *path, const char *dump_path,
     return FALSE;
   }
 
-  print_result (sanl_session_get_model (session), path, &result, &whole);
-  return !dump_path || dump_outputs (session, dump_path, path, error);
+  ok = result_is_finite (&result);
+  if (ok)
+    print_result (sanl_session_get_model (session), path, &result, &whole);
+  else
+    g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
+        "%s: the network's outputs are not finite", path);
+
+  /* dumped even when not finite: the dump shows where values went bad */
+  if (dump_path && !dump_outputs (session, dump_path, path, ok ? error : NULL))
+    ok = FALSE;
+  return ok;
 }
 
 int
@@ -527,20 +565,25 @@ main (int argc, char **argv)
   SanlSession *session;
   int n_images, status = 0;
 
+  /* messages in the user's language and charset; numbers always with a
+   * decimal point */
+  setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C");
+
   if (!parse_args (&argc, &argv, &attention, &error)) {
-    fprintf (stderr, "sanl-infer: %s\n", error->message);
-    return 1;
+    g_printerr ("sanl-infer: %s\n", error->message);
+    return 2;
   }
   sanl_set_threads (opt_threads);
 
   model = sanl_model_load (opt_model, &error);
   if (!model) {
-    fprintf (stderr, "sanl-infer: %s\n", error->message);
+    g_printerr ("sanl-infer: %s\n", error->message);
     return 1;
   }
   session = sanl_session_new (model, &error);
   if (!session) {
-    fprintf (stderr, "sanl-infer: %s\n", error->message);
+    g_printerr ("sanl-infer: %s\n", error->message);
     sanl_model_unref (model);
     return 1;
   }
@@ -552,7 +595,7 @@ main (int argc, char **argv)
     const char *dump = i == n_images - 1 ? opt_dump : NULL;
 
     if (!infer_one (session, opt_images[i], dump, &error)) {
-      fprintf (stderr, "sanl-infer: %s\n", error->message);
+      g_printerr ("sanl-infer: %s\n", error->message);
       g_clear_error (&error);
       status = 1;
     }

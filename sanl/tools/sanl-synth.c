@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -881,6 +882,67 @@ render_frame (const char *dir, Lists *l, guint64 seed, int frame, int n_frames,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Options */
+
+/* Largest picture side: 4096x4096 RGB24 is 64 MiB per picture. */
+#define MAX_SIDE 4096
+
+/* w, h: the sides in "WxH", plain decimal, each 16..MAX_SIDE. */
+static gboolean
+parse_size (const char *size, int *w, int *h)
+{
+  g_auto (GStrv) sides = g_strsplit (size, "x", -1);
+  guint64 side[2];
+
+  if (g_strv_length (sides) != 2)
+    return FALSE;
+  for (int i = 0; i < 2; i++) {
+    if (!g_ascii_string_to_unsigned (
+            sides[i], 10, 16, MAX_SIDE, &side[i], NULL))
+      return FALSE;
+  }
+  *w = (int) side[0];
+  *h = (int) side[1];
+  return TRUE;
+}
+
+/* The first bad option, named with its value on stderr; FALSE then. */
+static gboolean
+check_options (int argc, char **argv, const char *out, int count,
+    const char *size, int val_every, int frames, int *w, int *h)
+{
+  if (argc > 1) {
+    g_printerr (
+        "sanl-synth: unexpected argument \"%s\" (see --help)\n", argv[1]);
+    return FALSE;
+  }
+  if (!out) {
+    g_printerr ("sanl-synth: --out DIR is required\n");
+    return FALSE;
+  }
+  if (count < 0) {
+    g_printerr ("sanl-synth: --count must be 0 or more, not %d\n", count);
+    return FALSE;
+  }
+  if (val_every < 1) {
+    g_printerr (
+        "sanl-synth: --val-every must be 1 or more, not %d\n", val_every);
+    return FALSE;
+  }
+  if (frames < 1) {
+    g_printerr ("sanl-synth: --frames must be 1 or more, not %d\n", frames);
+    return FALSE;
+  }
+  if (size && !parse_size (size, w, h)) {
+    g_printerr ("sanl-synth: --size must be WxH, each side from 16 to %d, "
+                "not \"%s\"\n",
+        MAX_SIDE, size);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
 
 int
 main (int argc, char **argv)
@@ -901,24 +963,28 @@ main (int argc, char **argv)
         "Render the demo clip as frame_NNNN.png", NULL },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames of the clip", "N" },
     { NULL } };
-  GOptionContext *ctx = g_option_context_new ("- render garments with "
-                                              "landmarks in the FLD layout");
+  GOptionContext *ctx;
   GError *error = NULL;
-  Lists l
-      = { g_string_new (NULL), g_string_new (NULL), g_string_new (NULL), 0 };
+  Lists l;
   char *img_dir;
 
+  /* messages in the user's language and charset; numbers in the lists
+   * always with a decimal point */
+  setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C");
+
+  ctx = g_option_context_new ("- render garments with landmarks in the FLD "
+                              "layout");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     g_printerr ("sanl-synth: %s\n", error->message);
     return 2;
   }
   g_option_context_free (ctx);
-  if (!out || count < 0 || frames < 1 || val_every < 1
-      || (size && (sscanf (size, "%dx%d", &w, &h) != 2 || w < 16 || h < 16))) {
-    g_printerr ("sanl-synth: need --out DIR; --size is WxH, at least 16x16\n");
+  if (!check_options (argc, argv, out, count, size, val_every, frames, &w, &h))
     return 2;
-  }
+  l = (Lists){ g_string_new (NULL), g_string_new (NULL), g_string_new (NULL),
+    0 };
 
   img_dir = g_build_filename (out, "img", NULL);
   if (g_mkdir_with_parents (img_dir, 0755) != 0) {

@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import pickle
 import sys
 
 import torch
@@ -25,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import model as twin  # noqa: E402
 import safetensors_io  # noqa: E402
+from config_check import ConfigError, check_config  # noqa: E402
 
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
 
@@ -38,11 +40,22 @@ PYRAMID_GAIN = 0.25
 
 
 def load_config(value):
-    """A config by name from model.CONFIGS, or from a JSON file."""
+    """A config by name from model.CONFIGS, or from a JSON file.
+
+    Raises ConfigError, naming the value, when it is neither a known name
+    nor a readable JSON object."""
     if value in twin.CONFIGS:
         return twin.make_config(value)
-    with open(value) as f:
-        cfg = json.load(f)
+    if not os.path.isfile(value):
+        raise ConfigError(f"--config {value}: neither a config name "
+                          f"({', '.join(twin.CONFIGS)}) nor a JSON file")
+    try:
+        with open(value) as f:
+            cfg = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"--config {value}: {e}") from None
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"--config {value}: not a JSON object")
     cfg.setdefault("name", os.path.splitext(os.path.basename(value))[0])
     cfg.setdefault("mean", list(twin.IMAGENET_MEAN))
     cfg.setdefault("std", list(twin.IMAGENET_STD))
@@ -132,7 +145,11 @@ def randomize(net, seed):
 
 def load_checkpoint(path, config_arg):
     """(config, state_dict) of a checkpoint written with torch.save."""
-    ckpt = torch.load(path, map_location="cpu")
+    try:
+        ckpt = torch.load(path, map_location="cpu")
+    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise OSError(f"{path}: not a checkpoint torch.load can read: {first}") from None
     config = None
     if isinstance(ckpt, dict) and isinstance(ckpt.get("model"), dict):
         config = ckpt.get("config")
@@ -181,7 +198,17 @@ def export(net, config, path, dtype=torch.float32, origin=""):
     safetensors_io.save_file(tensors, path, metadata)
 
 
+def check_output(path):
+    """Fail before any work when path cannot be written as a file."""
+    if os.path.isdir(path):
+        raise OSError(f"{path}: is a directory")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise OSError(f"{path}: folder {folder} does not exist")
+
+
 def main(argv=None):
+    """Exit status 0, 1 when a file cannot be read or written, 2 for bad arguments."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", help="config name or JSON file")
     source = parser.add_mutually_exclusive_group(required=True)
@@ -191,21 +218,34 @@ def main(argv=None):
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="f32")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.checkpoint is None and args.config is None:
+        parser.error("--seed needs --config")
 
+    try:
+        check_output(args.output)
+        if args.checkpoint is not None:
+            config, state = load_checkpoint(args.checkpoint, args.config)
+        else:
+            config = load_config(args.config)
+        check_config(config, args.config or args.checkpoint)
+    except ConfigError as e:
+        # a bad --config is a bad argument; a checkpoint's own config, a bad file
+        parser.exit(2 if args.config else 1, f"{parser.prog}: {e}\n")
+    except OSError as e:
+        parser.exit(1, f"{parser.prog}: {e}\n")
+
+    net = twin.SanlNet(config)
     if args.checkpoint is not None:
-        config, state = load_checkpoint(args.checkpoint, args.config)
-        net = twin.SanlNet(config)
         load_into(net, state, args.checkpoint)
         origin = f"checkpoint {os.path.basename(args.checkpoint)}"
     else:
-        if args.config is None:
-            parser.error("--seed needs --config")
-        config = load_config(args.config)
-        net = twin.SanlNet(config)
         randomize(net, args.seed)
         origin = f"random, seed {args.seed}"
 
-    export(net.eval(), config, args.output, DTYPES[args.dtype], origin)
+    try:
+        export(net.eval(), config, args.output, DTYPES[args.dtype], origin)
+    except OSError as e:
+        parser.exit(1, f"{parser.prog}: {args.output}: {e.strerror or e}\n")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ image exactly as sanl/NETWORK.md says (preprocess.py), runs the twin in eval
 mode and decodes with model.decode. Prints one JSON object per image per
 line; --dump writes the last image's raw outputs as F32 tensors of a
 .safetensors file with the names sanl-infer gives them.
+
+A model file libsanl's loader would refuse (a config outside its rules, see
+config_check.py; a misshapen tensor; NaN or infinity in a weight) is refused
+here with the loader's message and exit status 1.
 """
 
 import argparse
@@ -25,6 +29,7 @@ from PIL import Image
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import safetensors_io  # noqa: E402
+from config_check import parse_config  # noqa: E402
 from model import SanlNet, decode  # noqa: E402
 from preprocess import letterbox  # noqa: E402
 
@@ -33,14 +38,37 @@ DUMP_NAMES = ["input", "attention.1", "attention.2", "attention.3", "attention.4
               "logits", "heatmaps.coarse", "heatmaps.fine", "visibility"]
 
 
+def check_finite(path, state):
+    """Refuse NaN and infinity in any float tensor, as libsanl's loader does:
+    one would poison every output, and JSON has no spelling for them."""
+    for name, t in state.items():
+        if not t.is_floating_point():
+            continue
+        bad = torch.nonzero(~torch.isfinite(t.reshape(-1)))
+        if len(bad):
+            i = int(bad[0])
+            raise ValueError(f"{path}: tensor '{name}' holds {float(t.reshape(-1)[i])} "
+                             f"at element {i}")
+
+
+def check_shapes(path, net, state):
+    """Each tensor the net knows must have the shape the config gives it."""
+    for name, want in net.state_dict().items():
+        if name in state and tuple(state[name].shape) != tuple(want.shape):
+            raise ValueError(f"{path}: tensor '{name}' has shape {list(state[name].shape)}; "
+                             f"sanl.config implies {list(want.shape)}")
+
+
 def load_model(path):
     """SanlNet in eval mode from a model file; F16 and BF16 tensors widened to F32."""
     tensors, metadata = safetensors_io.load(path)
     if "sanl.config" not in metadata:
         raise ValueError(f"{path}: no sanl.config in __metadata__")
-    config = json.loads(metadata["sanl.config"])
+    config = parse_config(metadata["sanl.config"], path)
     net = SanlNet(config)
     state = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}
+    check_shapes(path, net, state)
+    check_finite(path, state)
 
     # Strict, except that num_batches_tracked may be absent.
     result = net.load_state_dict(state, strict=False)
@@ -109,7 +137,7 @@ def main(argv=None):
 
     try:
         net = load_model(args.model)
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, TypeError) as e:
         print(f"infer.py: {e}", file=sys.stderr)
         return 1
 
@@ -123,7 +151,11 @@ def main(argv=None):
             continue
         out, region, size = run(net, image, args.attention == "gradcam")
         line = result_json(net, path, image, out, region, size)
-        print(json.dumps(line), flush=True)
+        try:
+            print(json.dumps(line, allow_nan=False), flush=True)
+        except ValueError:
+            print(f"infer.py: {path}: the network's outputs are not finite", file=sys.stderr)
+            status = 1
         if args.dump and i == len(args.images) - 1:
             dump(out, args.dump, path, args.model)
     return status

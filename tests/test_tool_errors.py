@@ -1,0 +1,370 @@
+"""Bad options and bad model files get a one-line message and a fixed exit status.
+
+    /usr/bin/python3 tests/test_tool_errors.py CASE      (CASE: see CASES below)
+
+The C tools (sanl-infer, sanl-eval, sanl-bench, sanl-synth) exit 2 for a bad
+option, naming the option and its value, and 1 when a file fails. The twin's
+infer.py must refuse a bad model file with the same message as libsanl's
+loader (the C loader is the reference for the rules), and export.py must
+fail with one line, no traceback. Cases that run the twin exit 77 (skip)
+without PyTorch.
+
+Environment: SANL_SOURCE_ROOT and SANL_BUILD_ROOT (set by meson; default to
+this checkout and its build/).
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.environ.get("SANL_SOURCE_ROOT", os.path.dirname(HERE))
+BUILD_ROOT = os.environ.get("SANL_BUILD_ROOT", os.path.join(SOURCE_ROOT, "build"))
+TOOLS = os.path.join(BUILD_ROOT, "sanl", "tools")
+TORCH_DIR = os.path.join(SOURCE_ROOT, "sanl", "torch")
+FIXTURES = os.path.join(SOURCE_ROOT, "tests", "fixtures")
+MODEL = os.path.join(FIXTURES, "tiny-seed1.safetensors")
+IMAGE = os.path.join(FIXTURES, "garment.png")
+SKIP = 77
+
+
+def tool(name):
+    return os.path.join(TOOLS, name)
+
+
+def run(cmd, env=None):
+    """(exit status, stdout, stderr) of cmd; env entries set (None: removed)."""
+    full = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            full.pop(key, None)
+        else:
+            full[key] = value
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=full)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def expect(cmd, status, fragment, env=None):
+    """Run cmd; its exit status must be status and stderr exactly one line
+    holding fragment. Returns a failure description or None."""
+    code, _, err = run(cmd, env)
+    shown = " ".join(os.path.basename(c) if c.startswith("/") else c for c in cmd)
+    print(f"{shown}\n    -> exit {code}: {err.strip()}")
+    if code != status:
+        return f"{shown}: exit {code}, expected {status}"
+    if fragment not in err:
+        return f"{shown}: stderr lacks {fragment!r}"
+    if len(err.strip().splitlines()) != 1:
+        return f"{shown}: stderr is not one line"
+    return None
+
+
+def check_all(cases):
+    """cases: (cmd, status, fragment[, env]). 0 when every case passes."""
+    failures = [f for f in (expect(*case) for case in cases) if f]
+    for f in failures:
+        print("FAIL:", f)
+    return 1 if failures else 0
+
+
+def have_torch():
+    return importlib.util.find_spec("torch") is not None
+
+
+# ---------------------------------------------------------------------------
+# Options of the C tools
+
+
+def case_synth_options():
+    synth = tool("sanl-synth")
+    with tempfile.TemporaryDirectory() as out:
+        return check_all([
+            ([synth, "--out", out, "--count", "-5"], 2, "--count must be 0 or more, not -5"),
+            ([synth, "--out", out, "--size", "abc"], 2,
+             '--size must be WxH, each side from 16 to 4096, not "abc"'),
+            ([synth, "--out", out, "--size", "15x64"], 2, 'not "15x64"'),
+            ([synth, "--out", out, "--size", "64x64x"], 2, 'not "64x64x"'),
+            ([synth, "--out", out, "--val-every", "0"], 2,
+             "--val-every must be 1 or more, not 0"),
+            ([synth, "--out", out, "--video", "--frames", "0"], 2,
+             "--frames must be 1 or more, not 0"),
+            ([synth, "--count", "1"], 2, "--out DIR is required"),
+            ([synth, "--out", out, "stray"], 2, 'unexpected argument "stray"'),
+        ])
+
+
+def case_bench_options():
+    bench = tool("sanl-bench")
+    return check_all([
+        ([bench, "--model", MODEL, "--frames", "0"], 2, "--frames must be 1 or more, not 0"),
+        ([bench, "--model", MODEL, "--threads", "-5"], 2,
+         "--threads must be from 0 (OpenBLAS's default) to 256, not -5"),
+        ([bench, "--model", MODEL, "--threads", "257"], 2, "to 256, not 257"),
+        ([bench, "--frames", "2"], 2, "--model FILE is required"),
+        ([bench, "--model", MODEL, "--attention", "soft"], 2,
+         '--attention must be gradcam or none, not "soft"'),
+    ])
+
+
+def case_bench_threads_zero():
+    """--threads 0 runs with OpenBLAS's own count: OPENBLAS_NUM_THREADS=1 here."""
+    code, out, err = run([tool("sanl-bench"), "--model", MODEL, "--frames", "1",
+                          "--threads", "0"], {"OPENBLAS_NUM_THREADS": "1"})
+    print(out, err)
+    first = out.splitlines()[0] if out else ""
+    if code != 0 or ", threads 1, frames 1," not in first:
+        print(f"FAIL: exit {code}, first line {first!r}")
+        return 1
+    return 0
+
+
+def case_eval_options():
+    ev = tool("sanl-eval")
+    base = [ev, "--model", MODEL, "--data", "/nonexistent"]
+    return check_all([
+        (base + ["--layout", "voc"], 2, '--layout must be fld, deepfashion or coco, not "voc"'),
+        (base + ["--attention", "soft"], 2, '--attention must be gradcam or none, not "soft"'),
+        (base + ["--threads", "-1"], 2, "to 256, not -1"),
+        (base + ["stray"], 2, 'unexpected argument "stray"'),
+    ])
+
+
+def case_infer_options():
+    infer = tool("sanl-infer")
+    return check_all([
+        ([infer, "--model", MODEL, "--threads", "300", IMAGE], 2,
+         "--threads must be from 0 (OpenBLAS's default) to 256, not 300"),
+        ([infer, "--model", MODEL, "--attention", "soft", IMAGE], 2,
+         '--attention must be gradcam or none, not "soft"'),
+    ])
+
+
+def case_utf8_quotes():
+    """Every tool sets its locale, so GLib's curly quotes reach a UTF-8
+    terminal as such, not as '?'."""
+    probe = run(["locale", "-a"])[1].lower().split()
+    if "c.utf8" not in probe and "c.utf-8" not in probe:
+        print("no C.UTF-8 locale: skipped")
+        return SKIP
+    utf8 = {"LC_ALL": "C.UTF-8"}
+    cases = [([tool(t), "--threads", "many"], 2,
+              "Cannot parse integer value \u201cmany\u201d for --threads", utf8)
+             for t in ("sanl-infer", "sanl-eval", "sanl-bench")]
+    cases.append(([tool("sanl-synth"), "--count", "many"], 2,
+                  "Cannot parse integer value \u201cmany\u201d for --count", utf8))
+    cases.append(([tool("sanl-eval"), "--model", MODEL, "--data", "/nonexistent"], 1,
+                  "\u201c/nonexistent/Anno/list_landmarks.txt\u201d", utf8))
+    return check_all(cases)
+
+
+# ---------------------------------------------------------------------------
+# $SANL_MODEL
+
+
+def case_model_from_env():
+    infer, ev = tool("sanl-infer"), tool("sanl-eval")
+    failures = check_all([
+        ([infer, IMAGE], 2, "need --model FILE (or $SANL_MODEL)", {"SANL_MODEL": None}),
+        ([infer, IMAGE], 2, "need --model FILE (or $SANL_MODEL)", {"SANL_MODEL": ""}),
+        ([infer, IMAGE], 1, "/nonexistent/env.safetensors: cannot open",
+         {"SANL_MODEL": "/nonexistent/env.safetensors"}),
+        ([ev, "--data", "/nonexistent"], 2, "--model FILE (or $SANL_MODEL) are required",
+         {"SANL_MODEL": None}),
+    ])
+
+    # a good model from the environment, and --model winning over it
+    code, out, err = run([infer, IMAGE], {"SANL_MODEL": MODEL})
+    lines = out.splitlines()
+    if code != 0 or len(lines) != 1 or json.loads(lines[0])["image"] != IMAGE:
+        print(f"FAIL: SANL_MODEL={MODEL}: exit {code}, {err.strip()}")
+        failures = 1
+    code, _, err = run([infer, "--model", MODEL, IMAGE],
+                       {"SANL_MODEL": "/nonexistent/env.safetensors"})
+    if code != 0:
+        print(f"FAIL: --model did not win over $SANL_MODEL: exit {code}, {err.strip()}")
+        failures = 1
+
+    # sanl-eval reads the model after the data: render a two-image set
+    with tempfile.TemporaryDirectory() as data:
+        subprocess.run([tool("sanl-synth"), "--out", data, "--count", "2", "--size",
+                        "64x64", "--val-every", "1"], check=True)
+        failures |= check_all([
+            ([ev, "--data", data], 1, "/nonexistent/env.safetensors: cannot open",
+             {"SANL_MODEL": "/nonexistent/env.safetensors"}),
+        ])
+        code, out, err = run([ev, "--data", data], {"SANL_MODEL": MODEL})
+        if code != 0 or not out.splitlines()[-1].startswith("NE "):
+            print(f"FAIL: sanl-eval with SANL_MODEL: exit {code}, {err.strip()}")
+            failures = 1
+
+    for t in (infer, ev):
+        if "$SANL_MODEL" not in run([t, "--help"])[1]:
+            print(f"FAIL: {os.path.basename(t)} --help does not mention $SANL_MODEL")
+            failures = 1
+    return failures
+
+
+# ---------------------------------------------------------------------------
+# Bad model files: the twin says what libsanl's loader says
+
+
+def bad_models(tmp):
+    """name -> path of the tiny fixture broken one way."""
+    sys.path.insert(0, TORCH_DIR)
+    import safetensors_io
+    import torch
+
+    tensors, metadata = safetensors_io.load(MODEL)
+    config = json.loads(metadata["sanl.config"])
+    config_changes = {
+        "size-huge": {"input_size": 1000000},
+        "size-odd": {"input_size": 100},
+        "size-float": {"input_size": 96.0},
+        "name-empty": {"name": ""},
+        "std-zero": {"std": [0.2, 0.0, 0.2]},
+        "mean-short": {"mean": [0.5, 0.5]},
+        "landmarks-33": {"landmarks": [f"p{i}" for i in range(33)]},
+        "classes-empty": {"classes": []},
+        "block-wide": {"backbone": dict(config["backbone"], block="wide")},
+        "depths-3": {"classifier": dict(config["classifier"], depths=[1, 1, 1])},
+        "width-0": {"backbone": dict(config["backbone"], width=0)},
+        "fpn-bool": {"fpn_channels": True},
+        "head-big": {"head_channels": 4097},
+        "sigma-zero": {"sigma_fine": 0},
+        "sigma-string": {"sigma_coarse": "3"},
+    }
+    paths = {}
+    for name, change in config_changes.items():
+        meta = dict(metadata, **{"sanl.config": json.dumps(dict(config, **change))})
+        paths[name] = os.path.join(tmp, f"{name}.safetensors")
+        safetensors_io.save_file(tensors, paths[name], meta)
+    for name, tensor, index, value in [("nan", "fine.out.weight", 3, float("nan")),
+                                       ("inf", "backbone.bn1.running_var", 2, float("inf"))]:
+        broken = dict(tensors)
+        broken[tensor] = tensors[tensor].clone()
+        broken[tensor].view(-1)[index] = value
+        paths[name] = os.path.join(tmp, f"{name}.safetensors")
+        safetensors_io.save_file(broken, paths[name], metadata)
+    wrong = dict(tensors)
+    wrong["visibility.bias"] = torch.zeros(7)
+    paths["shape"] = os.path.join(tmp, "shape.safetensors")
+    safetensors_io.save_file(wrong, paths["shape"], metadata)
+    return paths
+
+
+def case_twin_refuses_bad_models():
+    """For each broken file both tools exit 1, print nothing on stdout and
+    one line on stderr, the same words after the program's name."""
+    if not have_torch():
+        return SKIP
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, path in bad_models(tmp).items():
+            c_code, c_out, c_err = run([tool("sanl-infer"), "--model", path, IMAGE])
+            t_code, t_out, t_err = run([sys.executable, os.path.join(TORCH_DIR, "infer.py"),
+                                        "--model", path, IMAGE])
+            c_msg = c_err.strip().removeprefix("sanl-infer: ")
+            t_msg = t_err.strip().removeprefix("infer.py: ")
+            print(f"{name:14s} C  exit {c_code}: {c_msg}\n{'':14s} py exit {t_code}: {t_msg}")
+            if (c_code, t_code) != (1, 1) or c_out or t_out or c_msg != t_msg \
+                    or len(t_err.strip().splitlines()) != 1 or path not in t_msg:
+                failures.append(name)
+    if failures:
+        print("FAIL:", ", ".join(failures))
+        return 1
+    return 0
+
+
+def case_twin_size_message():
+    """The exact words for the input size the twin once tried to allocate."""
+    if not have_torch():
+        return SKIP
+    with tempfile.TemporaryDirectory() as tmp:
+        path = bad_models(tmp)["size-huge"]
+        return check_all([
+            ([sys.executable, os.path.join(TORCH_DIR, "infer.py"), "--model", path, IMAGE],
+             1, f"infer.py: {path}: sanl.config: field 'input_size' must be an integer "
+                "from 64 to 4096"),
+        ])
+
+
+def case_nonfinite_outputs():
+    """Finite but huge classifier weights make the category score NaN: both
+    tools report the image and print no line, never invalid JSON."""
+    if not have_torch():
+        return SKIP
+    sys.path.insert(0, TORCH_DIR)
+    import safetensors_io
+    import torch
+
+    tensors, metadata = safetensors_io.load(MODEL)
+    tensors = dict(tensors)
+    tensors["classifier.fc.weight"] = torch.full_like(tensors["classifier.fc.weight"], 1e38)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "huge.safetensors")
+        safetensors_io.save_file(tensors, path, metadata)
+        failures = 0
+        for cmd in ([tool("sanl-infer"), "--model", path, IMAGE],
+                    [sys.executable, os.path.join(TORCH_DIR, "infer.py"), "--model", path,
+                     IMAGE]):
+            code, out, err = run(cmd)
+            print(f"exit {code}: {err.strip()}; stdout {out.strip()[:60]!r}")
+            if code != 1 or out or f"{IMAGE}: the network's outputs are not finite" not in err:
+                failures = 1
+        return failures
+
+
+# ---------------------------------------------------------------------------
+# export.py
+
+
+def case_export_errors():
+    if not have_torch():
+        return SKIP
+    export = [sys.executable, os.path.join(TORCH_DIR, "export.py")]
+    with tempfile.TemporaryDirectory() as tmp:
+        huge = os.path.join(tmp, "huge.json")
+        with open(huge, "w") as f:
+            json.dump(dict(json.loads(safetensors_config()), input_size=1000000), f)
+        return check_all([
+            (export + ["--config", "nosuch", "--seed", "1", "--output",
+                       os.path.join(tmp, "m.safetensors")], 2,
+             "export.py: --config nosuch: neither a config name (paper, lite, tiny) "
+             "nor a JSON file"),
+            (export + ["--config", huge, "--seed", "1", "--output",
+                       os.path.join(tmp, "m.safetensors")], 2,
+             f"export.py: {huge}: sanl.config: field 'input_size' must be an integer"),
+            (export + ["--config", "tiny", "--seed", "1", "--output", tmp], 1,
+             f"export.py: {tmp}: is a directory"),
+            (export + ["--config", "tiny", "--seed", "1", "--output",
+                       os.path.join(tmp, "no", "m.safetensors")], 1, "does not exist"),
+            (export + ["--checkpoint", os.path.join(tmp, "none.pt"), "--output",
+                       os.path.join(tmp, "m.safetensors")], 1, "none.pt"),
+        ])
+
+
+def safetensors_config():
+    sys.path.insert(0, TORCH_DIR)
+    import safetensors_io
+
+    return safetensors_io.read_metadata(MODEL)["sanl.config"]
+
+
+CASES = {name[len("case_"):]: fn for name, fn in globals().items()
+         if name.startswith("case_")}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print(f"usage: {sys.argv[0]} CASE; cases: {', '.join(CASES)}")
+        return 2
+    status = CASES[sys.argv[1]]()
+    print("PASS" if status == 0 else "SKIP" if status == SKIP else "FAIL")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
