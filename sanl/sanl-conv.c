@@ -27,15 +27,34 @@ sanl_conv_workspace (const SanlConv *conv, int h, int w)
   int oh = sanl_window_out (h, conv->kernel, conv->stride, conv->pad);
   int ow = sanl_window_out (w, conv->kernel, conv->stride, conv->pad);
 
+  gsize col = (gsize) conv->cin * conv->kernel * conv->kernel * oh * ow;
+
   if (conv_is_pointwise (conv))
     return 0;
 
-  /* (cin * k * k, oh * ow), used by both directions */
-  return (gsize)conv->cin * conv->kernel * conv->kernel * oh * ow;
+  /* (cin * k * k, oh * ow), used by both directions; the Winograd tiles
+   * when the forward pass takes that path */
+  if (sanl_winograd_applies (conv, h, w))
+    return MAX (col, sanl_winograd_workspace (conv, h, w));
+  return col;
+}
+
+/* The output columns [*lo, *hi) whose tap kj reads inside a row of width w;
+ * the columns outside them read padding. */
+static void
+tap_range (int w, int ow, int s, int p, int kj, int *lo, int *hi)
+{
+  int first = p - kj;        /* ox * s must reach this for ix >= 0 */
+  int last = w - 1 + p - kj; /* and stay at or below this for ix < w */
+
+  *lo = first <= 0 ? 0 : (first + s - 1) / s;
+  *hi = last < 0 ? 0 : MIN (ow, last / s + 1);
+  *lo = MIN (*lo, *hi);
 }
 
 /* col (cin * k * k, oh * ow): row (c, ki, kj) holds x[c] at each output
- * position's tap (ki, kj), or 0 where the tap falls in the padding. */
+ * position's tap (ki, kj), or 0 where the tap falls in the padding. Each
+ * output row is a zero head, a (strided) copy and a zero tail. */
 static void
 im2col (const SanlConv *conv, const float *x, int h, int w, int oh, int ow,
     float *col)
@@ -44,23 +63,32 @@ im2col (const SanlConv *conv, const float *x, int h, int w, int oh, int ow,
 
   for (int c = 0; c < conv->cin; c++)
     for (int ki = 0; ki < k; ki++)
-      for (int kj = 0; kj < k; kj++)
-        {
-          const float *xc = x + (gsize)c * h * w;
+      for (int kj = 0; kj < k; kj++) {
+        const float *xc = x + (gsize) c * h * w;
+        int lo, hi;
 
-          for (int oy = 0; oy < oh; oy++)
-            {
-              int iy = oy * s - p + ki;
+        tap_range (w, ow, s, p, kj, &lo, &hi);
+        for (int oy = 0; oy < oh; oy++, col += ow) {
+          int iy = oy * s - p + ki;
+          const float *src;
 
-              for (int ox = 0; ox < ow; ox++)
-                {
-                  int ix = ox * s - p + kj;
-                  gboolean inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-
-                  *col++ = inside ? xc[(gsize)iy * w + ix] : 0.0f;
-                }
-            }
+          if (iy < 0 || iy >= h) {
+            memset (col, 0, sizeof (float) * ow);
+            continue;
+          }
+          src = xc + (gsize) iy * w + lo * s - p + kj;
+          /* the head and tail are at most pad columns: no memset calls */
+          for (int ox = 0; ox < lo; ox++)
+            col[ox] = 0.0f;
+          if (s == 1)
+            memcpy (col + lo, src, sizeof (float) * (hi - lo));
+          else
+            for (int ox = lo; ox < hi; ox++)
+              col[ox] = src[(ox - lo) * s];
+          for (int ox = hi; ox < ow; ox++)
+            col[ox] = 0.0f;
         }
+      }
 }
 
 /* dx (cin, h, w) += the transpose of im2col applied to col: each column
@@ -73,51 +101,38 @@ col2im_add (const SanlConv *conv, const float *col, int h, int w, int oh,
 
   for (int c = 0; c < conv->cin; c++)
     for (int ki = 0; ki < k; ki++)
-      for (int kj = 0; kj < k; kj++)
-        {
-          float *dxc = dx + (gsize)c * h * w;
+      for (int kj = 0; kj < k; kj++) {
+        float *dxc = dx + (gsize) c * h * w;
+        int lo, hi;
 
-          for (int oy = 0; oy < oh; oy++)
-            {
-              int iy = oy * s - p + ki;
+        tap_range (w, ow, s, p, kj, &lo, &hi);
+        for (int oy = 0; oy < oh; oy++, col += ow) {
+          int iy = oy * s - p + ki;
+          float *dst;
 
-              for (int ox = 0; ox < ow; ox++, col++)
-                {
-                  int ix = ox * s - p + kj;
-
-                  if (iy >= 0 && iy < h && ix >= 0 && ix < w)
-                    dxc[(gsize)iy * w + ix] += *col;
-                }
-            }
+          if (iy < 0 || iy >= h)
+            continue;
+          dst = dxc + (gsize) iy * w + lo * s - p + kj;
+          for (int ox = lo; ox < hi; ox++)
+            dst[(ox - lo) * s] += col[ox];
         }
+      }
 }
 
 /* ---------------------------------------------------------------------- */
 /* Forward                                                                 */
 
-/* y (cout, n) += bias per row, then ReLU, in one pass over the output. */
+/* y (cout, n) = bias per row, so that the GEMM adds onto it (beta 1)
+ * instead of clearing y first in a pass of its own. */
 static void
-bias_relu (float *y, const float *bias, int cout, int n, gboolean relu)
+fill_bias (float *y, const float *bias, int cout, int n)
 {
-  for (int o = 0; o < cout; o++)
-    {
-      float *row = y + (gsize)o * n;
-      float b = bias[o];
+  for (int o = 0; o < cout; o++) {
+    float *row = y + (gsize) o * n;
 
-      if (relu)
-        {
-          for (int i = 0; i < n; i++)
-            {
-              float v = row[i] + b;
-              row[i] = v > 0.0f ? v : 0.0f;
-            }
-        }
-      else
-        {
-          for (int i = 0; i < n; i++)
-            row[i] += b;
-        }
-    }
+    for (int i = 0; i < n; i++)
+      row[i] = bias[o];
+  }
 }
 
 void
@@ -130,17 +145,22 @@ sanl_conv_forward (const SanlConv *conv, const float *x, int h, int w, float *y,
   int kk = conv->cin * conv->kernel * conv->kernel;
   const float *col = x; /* (kk, n) */
 
-  if (!conv_is_pointwise (conv))
-    {
-      im2col (conv, x, h, w, oh, ow, work);
-      col = work;
-    }
+  if (sanl_winograd_applies (conv, h, w)) {
+    sanl_winograd_forward (conv, x, h, w, y, relu, work);
+    return;
+  }
 
-  /* y (cout, n) = weight (cout, kk) col (kk, n) */
+  if (!conv_is_pointwise (conv)) {
+    im2col (conv, x, h, w, oh, ow, work);
+    col = work;
+  }
+
+  /* y (cout, n) = bias + weight (cout, kk) col (kk, n) */
+  fill_bias (y, conv->bias, conv->cout, n);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, conv->cout, n, kk,
-      1.0f, conv->weight, kk, col, n, 0.0f, y, n);
-
-  bias_relu (y, conv->bias, conv->cout, n, relu);
+      1.0f, conv->weight, kk, col, n, 1.0f, y, n);
+  if (relu)
+    sanl_relu (y, (gsize) conv->cout * n);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -156,12 +176,11 @@ sanl_conv_backward_data (
   int kk = conv->cin * conv->kernel * conv->kernel;
 
   /* dx (cin, h * w) = weight^T (cin, cout) dy (cout, h * w) */
-  if (conv_is_pointwise (conv))
-    {
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, conv->cin, n,
-          conv->cout, 1.0f, conv->weight, kk, dy, n, 0.0f, dx, n);
-      return;
-    }
+  if (conv_is_pointwise (conv)) {
+    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, conv->cin, n,
+        conv->cout, 1.0f, conv->weight, kk, dy, n, 0.0f, dx, n);
+    return;
+  }
 
   /* work (kk, n) = weight^T (kk, cout) dy (cout, n) */
   cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, kk, n, conv->cout, 1.0f,

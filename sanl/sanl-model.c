@@ -429,6 +429,8 @@ sanl_model_load (const char *path, GError **error)
   ok = parse_metadata (model, st, error) && load_network (&ld)
        && check_all_used (&ld);
   g_hash_table_unref (ld.used);
+  if (ok)
+    sanl_winograd_prepare_model (model);
 
   if (ok)
     g_debug ("loaded %s: config '%s', input %d, %d landmarks, %d classes, "

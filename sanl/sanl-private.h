@@ -14,6 +14,16 @@ G_BEGIN_DECLS
 #define G_LOG_DOMAIN "sanl"
 #endif
 
+/* Marks a hot loop's function to be built also for AVX2 and AVX-512 and
+ * picked at load by the CPU it runs on; plain elsewhere. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SANL_VECTORIZE \
+  __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", \
+      "default")))
+#else
+#define SANL_VECTORIZE
+#endif
+
 /* ---------------------------------------------------------------------- */
 /* Config (the JSON under __metadata__["sanl.config"])                     */
 
@@ -59,6 +69,7 @@ typedef struct
   int pad;
   float *weight;                /* (cout, cin * kernel * kernel) */
   float *bias;                  /* (cout); zeros when the layer had none */
+  float *winograd;              /* (36, cout, cin) transformed, or NULL */
 } SanlConv;
 
 typedef struct
@@ -144,6 +155,20 @@ void sanl_conv_forward (const SanlConv * conv, const float *x, int h, int w,
  * dy (cout, oh, ow). Needs the same workspace as the forward pass. */
 void sanl_conv_backward_data (const SanlConv * conv, const float *dy, int h,
     int w, float *dx, float *work);
+
+/* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions padded by 1
+ * (sanl-winograd.c); sanl_conv_forward takes this path on its own when the
+ * weights are transformed and the map is large enough. */
+gboolean sanl_winograd_suits (const SanlConv * conv);
+/* conv->winograd = the transformed weights, kept in allocations. */
+void sanl_winograd_transform_weights (SanlConv * conv,
+    GPtrArray * allocations);
+/* Transforms every suitable convolution of the model's forward passes. */
+void sanl_winograd_prepare_model (SanlModel * model);
+gboolean sanl_winograd_applies (const SanlConv * conv, int h, int w);
+gsize sanl_winograd_workspace (const SanlConv * conv, int h, int w);
+void sanl_winograd_forward (const SanlConv * conv, const float *x, int h,
+    int w, float *y, gboolean relu, float *work);
 
 /* y (c, oh, ow) = max over kernel x kernel windows; padding never wins. */
 void sanl_max_pool (const float *x, int c, int h, int w, int kernel,

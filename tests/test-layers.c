@@ -572,6 +572,48 @@ test_softmax_rows (void)
   g_rand_free (rand);
 }
 
+/* Every value, down to e^-40 of the row maximum, to 1e-6 of itself: the
+ * exponential is computed in vector blocks with a scalar tail, so the row
+ * length is neither a multiple of 16 nor short. Inputs are multiples of
+ * 2^-10 so that subtracting the row maximum is exact in float too. */
+static void
+test_softmax_rows_relative (void)
+{
+  GRand *rand = g_rand_new_with_seed (SEED);
+  int rows = 3, cols = 16 * 37 + 11;
+  gsize n = (gsize) rows * cols;
+  float *x = random_floats (rand, n, -40.0, 0.0);
+  double *ref = g_new (double, n), worst = 0.0;
+
+  for (gsize i = 0; i < n; i++)
+    x[i] = roundf (x[i] * 1024.0f) / 1024.0f + 7.0f;
+  ref_softmax_rows (x, rows, cols, ref);
+  sanl_softmax_rows (x, rows, cols);
+  for (gsize i = 0; i < n; i++)
+    worst = MAX (worst, fabs (x[i] - ref[i]) / ref[i]);
+  g_test_message ("max relative error %.3g", worst);
+  g_assert_cmpfloat (worst, <=, 1e-6);
+
+  g_free (ref);
+  g_free (x);
+  g_rand_free (rand);
+}
+
+/* Values more than 87 below the row maximum, -inf included, give exactly
+ * 0, in the vector blocks and in the tail alike; the rest sum to 1. */
+static void
+test_softmax_rows_far_below_is_zero (void)
+{
+  float x[2 * 16 + 3];
+  int cols = G_N_ELEMENTS (x);
+
+  for (int j = 0; j < cols; j++)
+    x[j] = j % 3 == 0 ? 1.0f : j % 3 == 1 ? -1e30f : -INFINITY;
+  sanl_softmax_rows (x, 1, cols);
+  for (int j = 0; j < cols; j++)
+    g_assert_cmpfloat (x[j], ==, j % 3 == 0 ? 1.0f / 12.0f : 0.0f);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Non-local block                                                         */
 
@@ -793,6 +835,10 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/add", test_add);
   g_test_add_func ("/layers/upsample2-add", test_upsample2_add);
   g_test_add_func ("/layers/softmax-rows", test_softmax_rows);
+  g_test_add_func (
+      "/layers/softmax-rows/relative", test_softmax_rows_relative);
+  g_test_add_func ("/layers/softmax-rows/far-below-is-zero",
+      test_softmax_rows_far_below_is_zero);
   g_test_add_func ("/layers/nonlocal/plain", test_nonlocal_plain);
   g_test_add_func ("/layers/nonlocal/attention", test_nonlocal_attention);
   g_test_add_func ("/layers/nonlocal/zero-attention-adds-only-bias",

@@ -3,11 +3,17 @@
  *
  *   sanl-bench --model sanl/models/default.safetensors --frames 50 \
  *       --threads 2
+ *
+ * Under callgrind, skip the peak and count only the frames:
+ *
+ *   valgrind --tool=callgrind --toggle-collect=sanl_session_run \
+ *       sanl-bench --model FILE --frames 3 --skip-peak
  */
 
 #include "sanl.h"
 
 #include <cblas.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +23,9 @@
 #define FRAME_HEIGHT 360
 #define PEAK_SIDE 768
 #define PEAK_REPEATS 8
+
+/* More BLAS threads than this is a typo, not a machine. */
+#define MAX_THREADS 256
 
 /* Best GFLOP/s of square SGEMMs, the most this machine's BLAS can do. */
 static double
@@ -109,10 +118,50 @@ print_report (const SanlModel *model, SanlAttention attention,
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     printf ("%-20s %9.2f ms\n", names[i], values[i] / frames);
   printf ("%-20s %9.2f ms\n", "total", total);
-  printf ("GFLOP/s %.1f, GEMM peak %.1f GFLOP/s, share %.1f%%\n", gflops, peak,
-      100.0 * gflops / peak);
+  if (peak > 0.0)
+    printf ("GFLOP/s %.1f, GEMM peak %.1f GFLOP/s, share %.1f%%\n", gflops,
+        peak, 100.0 * gflops / peak);
+  else
+    printf ("GFLOP/s %.1f, GEMM peak not measured\n", gflops);
   printf ("peak resident memory %.1f MiB\n", resident_mib ());
   printf ("ms/frame %.3f\n", total);
+}
+
+/* The first bad option, named with its value on stderr; FALSE then. */
+static gboolean
+check_options (int argc, char **argv, const char *model_path, int frames,
+    int threads, const char *attention_name, SanlAttention *attention)
+{
+  if (argc > 1) {
+    g_printerr (
+        "sanl-bench: unexpected argument \"%s\" (see --help)\n", argv[1]);
+    return FALSE;
+  }
+  if (model_path == NULL) {
+    g_printerr ("sanl-bench: --model FILE is required\n");
+    return FALSE;
+  }
+  if (frames < 1) {
+    g_printerr ("sanl-bench: --frames must be 1 or more, not %d\n", frames);
+    return FALSE;
+  }
+  if (threads < 0 || threads > MAX_THREADS) {
+    g_printerr ("sanl-bench: --threads must be from 0 (OpenBLAS's default) "
+                "to %d, not %d\n",
+        MAX_THREADS, threads);
+    return FALSE;
+  }
+  if (attention_name == NULL || strcmp (attention_name, "gradcam") == 0)
+    *attention = SANL_ATTENTION_GRADCAM;
+  else if (strcmp (attention_name, "none") == 0)
+    *attention = SANL_ATTENTION_NONE;
+  else {
+    g_printerr ("sanl-bench: --attention must be gradcam or none, not "
+                "\"%s\"\n",
+        attention_name);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 int
@@ -121,15 +170,19 @@ main (int argc, char **argv)
   g_autofree char *model_path = NULL;
   g_autofree char *attention_name = NULL;
   int frames = DEFAULT_FRAMES, threads = 1;
-  GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
-                                 &model_path, "Model file (.safetensors)",
-                                 "FILE" },
-    { "frames", 'n', 0, G_OPTION_ARG_INT, &frames,
-        "Frames to time after one warm-up frame", "N" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads", "T" },
-    { "attention", 'a', 0, G_OPTION_ARG_STRING, &attention_name,
-        "gradcam (default) or none", "MODE" },
-    { NULL } };
+  gboolean skip_peak = FALSE;
+  GOptionEntry entries[]
+      = { { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
+              "Model file (.safetensors)", "FILE" },
+          { "frames", 'n', 0, G_OPTION_ARG_INT, &frames,
+              "Frames to time after one warm-up frame", "N" },
+          { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
+              "OpenBLAS threads (0: OpenBLAS's default)", "T" },
+          { "attention", 'a', 0, G_OPTION_ARG_STRING, &attention_name,
+              "gradcam (default) or none", "MODE" },
+          { "skip-peak", 0, 0, G_OPTION_ARG_NONE, &skip_peak,
+              "Do not measure the GEMM peak (faster under valgrind)", NULL },
+          { NULL } };
   g_autoptr (GOptionContext) context = NULL;
   GError *error = NULL;
   SanlAttention attention = SANL_ATTENTION_GRADCAM;
@@ -142,38 +195,37 @@ main (int argc, char **argv)
   SanlResult result;
   double peak;
 
+  /* messages in the user's language and charset; the report's numbers
+   * always with a decimal point, for the scripts that read it */
+  setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C");
+
   context = g_option_context_new ("- time the SANL engine stage by stage");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
-    fprintf (stderr, "sanl-bench: %s\n", error->message);
+    g_printerr ("sanl-bench: %s\n", error->message);
     return 2;
   }
-  if (model_path == NULL || frames < 1 || threads < 1) {
-    fprintf (stderr, "sanl-bench: --model is required; --frames and "
-                     "--threads must be positive\n");
+  if (!check_options (
+          argc, argv, model_path, frames, threads, attention_name, &attention))
     return 2;
-  }
-  if (attention_name && strcmp (attention_name, "none") == 0)
-    attention = SANL_ATTENTION_NONE;
-  else if (attention_name && strcmp (attention_name, "gradcam") != 0) {
-    fprintf (stderr, "sanl-bench: unknown attention '%s'\n", attention_name);
-    return 2;
-  }
 
   sanl_set_threads (threads);
+  if (threads == 0)
+    threads = openblas_get_num_threads ();
   model = sanl_model_load (model_path, &error);
   if (model == NULL) {
-    fprintf (stderr, "sanl-bench: %s\n", error->message);
+    g_printerr ("sanl-bench: %s\n", error->message);
     return 1;
   }
   session = sanl_session_new (model, &error);
   if (session == NULL) {
-    fprintf (stderr, "sanl-bench: %s\n", error->message);
+    g_printerr ("sanl-bench: %s\n", error->message);
     sanl_model_unref (model);
     return 1;
   }
   sanl_session_set_attention (session, attention);
-  peak = gemm_peak ();
+  peak = skip_peak ? 0.0 : gemm_peak ();
 
   /* One warm-up frame, then the timed ones. */
   rgb = g_malloc ((gsize) FRAME_WIDTH * FRAME_HEIGHT * 3);
@@ -181,7 +233,7 @@ main (int argc, char **argv)
   for (int i = 0; i <= frames; i++) {
     fill_frame (rgb, i);
     if (!sanl_session_run (session, &image, NULL, &result, &error)) {
-      fprintf (stderr, "sanl-bench: %s\n", error->message);
+      g_printerr ("sanl-bench: %s\n", error->message);
       return 1;
     }
     if (i > 0)

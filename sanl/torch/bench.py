@@ -6,10 +6,20 @@ Exports seeded random weights for the config (or takes --model), runs the
 twin with Grad-CAM on a fixed input, runs build/sanl/tools/sanl-bench on
 the same file and thread count, and prints as its last line
 `speedup X.XX` (twin ms per frame / engine ms per frame).
+
+    /usr/bin/python3 sanl/torch/bench.py --pipeline --model tests/fixtures/lite.safetensors \
+        --threads 2 --plugin-dir build/gst
+
+With --pipeline it times the whole element instead: it encodes a 640x360
+clip with videotestsrc ! x264enc ! mp4mux, runs
+`filesrc ! decodebin ! videoconvert ! sanldetect ! fakesink sync=false` on
+it with a private registry, and prints as its last line `fps X.X`
+(frames / the time gst-launch-1.0 reports from PLAYING to EOS).
 """
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -29,6 +39,12 @@ def parse_args():
     ap.add_argument("--attention", choices=["gradcam", "none"], default="gradcam")
     ap.add_argument("--bench", default=os.path.join(ROOT, "build", "sanl", "tools",
                                                     "sanl-bench"))
+    ap.add_argument("--pipeline", action="store_true",
+                    help="time filesrc ! decodebin ! videoconvert ! sanldetect instead")
+    ap.add_argument("--plugin-dir", default=os.path.join(ROOT, "build", "gst"),
+                    help="folder holding libgstsanl.so (--pipeline)")
+    ap.add_argument("--clip-frames", type=int, default=150,
+                    help="frames in the generated clip (--pipeline)")
     return ap.parse_args()
 
 
@@ -62,8 +78,61 @@ def time_engine(bench, model_path, frames, threads, attention):
     raise RuntimeError("sanl-bench printed no ms/frame line")
 
 
+def gst_env(plugin_dir, tmp):
+    """Environment that sees our plugin through a private registry."""
+    env = dict(os.environ)
+    env["GST_PLUGIN_PATH_1_0"] = os.path.abspath(plugin_dir)
+    env["GST_REGISTRY_1_0"] = os.path.join(tmp, "registry.bin")
+    return env
+
+
+def make_clip(path, frames, env):
+    """A 640x360, 30 fps H.264 MP4 of a moving test pattern."""
+    subprocess.run(["gst-launch-1.0", "-q", "videotestsrc", f"num-buffers={frames}",
+                    "pattern=ball", "!",
+                    "video/x-raw,width=640,height=360,framerate=30/1", "!",
+                    "x264enc", "speed-preset=ultrafast", "!", "mp4mux", "!",
+                    "filesink", f"location={path}"], check=True, env=env)
+
+
+def time_pipeline(args, model_path, tmp):
+    """Frames per second of the element on the clip, every frame inferred."""
+    env = gst_env(args.plugin_dir, tmp)
+    inspect = subprocess.run(["gst-inspect-1.0", "sanldetect"], env=env,
+                             capture_output=True, text=True)
+    if inspect.returncode != 0:
+        sys.exit(f"bench.py: no sanldetect element in {args.plugin_dir}; "
+                 "build the plugin there first (meson -Dplugin=enabled)")
+    clip = os.path.join(tmp, "clip.mp4")
+    make_clip(clip, args.clip_frames, env)
+    cmd = ["gst-launch-1.0", "filesrc", f"location={clip}", "!", "decodebin", "!",
+           "videoconvert", "!", "sanldetect", f"model={model_path}",
+           f"threads={args.threads}", f"attention={args.attention}", "!",
+           "fakesink", "sync=false"]
+    print("+ " + " ".join(cmd))
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    match = re.search(r"Execution ended after (\d+):(\d+):(\d+\.\d+)", out)
+    if not match:
+        raise RuntimeError("gst-launch-1.0 printed no execution time")
+    hours, minutes, seconds = match.groups()
+    elapsed = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    print(f"{args.clip_frames} frames in {elapsed:.2f} s, threads {args.threads}")
+    print(f"fps {args.clip_frames / elapsed:.1f}")
+
+
 def main():
     args = parse_args()
+    if args.pipeline:
+        os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+        with tempfile.TemporaryDirectory() as tmp:
+            model_path = args.model
+            if model_path is None:
+                model_path = os.path.join(tmp, f"{args.config}.safetensors")
+                subprocess.run([sys.executable, os.path.join(HERE, "export.py"),
+                                "--config", args.config, "--seed", "1",
+                                "--output", model_path], check=True)
+            time_pipeline(args, os.path.abspath(model_path), tmp)
+        return
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     sys.path.insert(0, HERE)
     import torch

@@ -1,0 +1,162 @@
+/* The Winograd F(4x4, 3x3) convolution against a naive direct loop in
+ * double, on maps whose sides are no multiple of the 4x4 output tile and
+ * channel counts that are no multiple of a SIMD width, and through
+ * sanl_conv_forward, which must take that path on large maps only. */
+
+#include "sanl-private.h"
+
+#include <math.h>
+
+#define SEED 20190709
+#define TOLERANCE 1e-5 /* relative to the largest |reference| */
+
+typedef struct
+{
+  int cin, cout, h, w;
+} Shape;
+
+static const Shape shapes[] = {
+  { 5, 7, 17, 19 },  /* partial tiles on both axes */
+  { 3, 2, 16, 16 },  /* exactly four tiles a side, the smallest map */
+  { 17, 9, 20, 18 }, /* one axis whole tiles, the other not */
+  { 1, 1, 16, 21 },
+};
+
+static float *
+random_floats (GRand *rand, gsize n)
+{
+  float *v = g_new (float, n);
+
+  for (gsize i = 0; i < n; i++)
+    v[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  return v;
+}
+
+/* y (cout, h, w) = 3x3 correlation of x (cin, h, w) padded by 1, + bias. */
+static void
+ref_conv3 (
+    const SanlConv *c, const float *x, int h, int w, double *y, gboolean relu)
+{
+  for (int o = 0; o < c->cout; o++)
+    for (int oy = 0; oy < h; oy++)
+      for (int ox = 0; ox < w; ox++) {
+        double sum = c->bias[o];
+
+        for (int i = 0; i < c->cin; i++)
+          for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+              int iy = oy + ky - 1, ix = ox + kx - 1;
+
+              if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                sum += (double) c->weight[((o * c->cin + i) * 3 + ky) * 3 + kx]
+                       * x[((gsize) i * h + iy) * w + ix];
+            }
+        y[((gsize) o * h + oy) * w + ox] = relu && sum < 0.0 ? 0.0 : sum;
+      }
+}
+
+/* Fails unless every y[i] is within TOLERANCE * max |ref| of ref[i]. */
+static void
+assert_close (const float *y, const double *ref, gsize n)
+{
+  double scale = 0.0, worst = 0.0;
+
+  for (gsize i = 0; i < n; i++)
+    scale = MAX (scale, fabs (ref[i]));
+  for (gsize i = 0; i < n; i++)
+    worst = MAX (worst, fabs (y[i] - ref[i]));
+  g_test_message ("max |error| %.3g, max |ref| %.3g", worst, scale);
+  g_assert_cmpfloat (worst, <=, TOLERANCE * scale);
+}
+
+/* Runs one shape through fn-chosen entry point and checks it. */
+static void
+check_shape (const Shape *s, gboolean relu, gboolean through_conv)
+{
+  GRand *rand = g_rand_new_with_seed (SEED + s->cin * 31 + s->h);
+  SanlConv conv = { s->cin, s->cout, 3, 1, 1, NULL, NULL, NULL };
+  GPtrArray *allocations = g_ptr_array_new_with_free_func (g_free);
+  gsize ny = (gsize) s->cout * s->h * s->w;
+  float *x = random_floats (rand, (gsize) s->cin * s->h * s->w);
+  float *y = g_new (float, ny);
+  double *ref = g_new (double, ny);
+  float *work;
+
+  conv.weight = random_floats (rand, (gsize) s->cout * s->cin * 9);
+  conv.bias = random_floats (rand, s->cout);
+  g_assert_true (sanl_winograd_suits (&conv));
+  sanl_winograd_transform_weights (&conv, allocations);
+  g_assert_true (sanl_winograd_applies (&conv, s->h, s->w));
+
+  work = g_new (float, sanl_conv_workspace (&conv, s->h, s->w));
+  if (through_conv)
+    sanl_conv_forward (&conv, x, s->h, s->w, y, relu, work);
+  else
+    sanl_winograd_forward (&conv, x, s->h, s->w, y, relu, work);
+  ref_conv3 (&conv, x, s->h, s->w, ref, relu);
+  assert_close (y, ref, ny);
+
+  g_free (work);
+  g_free (ref);
+  g_free (y);
+  g_free (x);
+  g_free (conv.weight);
+  g_free (conv.bias);
+  g_ptr_array_unref (allocations);
+  g_rand_free (rand);
+}
+
+static void
+test_forward_matches_direct (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    check_shape (&shapes[i], FALSE, FALSE);
+}
+
+static void
+test_forward_relu_matches_direct (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    check_shape (&shapes[i], TRUE, FALSE);
+}
+
+static void
+test_conv_forward_takes_winograd (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    check_shape (&shapes[i], TRUE, TRUE);
+}
+
+/* Strided, unpadded and 1x1 layers are not F(4x4, 3x3) problems; maps
+ * under 16 pixels a side stay on im2col even with transformed weights. */
+static void
+test_suits_and_applies (void)
+{
+  float u = 0.0f;
+  SanlConv strided = { 4, 4, 3, 2, 1, NULL, NULL, NULL };
+  SanlConv unpadded = { 4, 4, 3, 1, 0, NULL, NULL, NULL };
+  SanlConv pointwise = { 4, 4, 1, 1, 0, NULL, NULL, NULL };
+  SanlConv ready = { 4, 4, 3, 1, 1, NULL, NULL, &u };
+
+  g_assert_false (sanl_winograd_suits (&strided));
+  g_assert_false (sanl_winograd_suits (&unpadded));
+  g_assert_false (sanl_winograd_suits (&pointwise));
+  g_assert_true (sanl_winograd_applies (&ready, 16, 16));
+  g_assert_false (sanl_winograd_applies (&ready, 15, 40));
+  ready.winograd = NULL;
+  g_assert_false (sanl_winograd_applies (&ready, 40, 40));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func (
+      "/winograd/forward-matches-direct", test_forward_matches_direct);
+  g_test_add_func ("/winograd/forward-relu-matches-direct",
+      test_forward_relu_matches_direct);
+  g_test_add_func ("/winograd/conv-forward-takes-winograd",
+      test_conv_forward_takes_winograd);
+  g_test_add_func ("/winograd/suits-and-applies", test_suits_and_applies);
+  return g_test_run ();
+}
