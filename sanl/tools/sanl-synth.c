@@ -274,13 +274,12 @@ random_top (Rng *r, TopShape *s, GarmentKind kind, gboolean worn)
 }
 
 static void
-build_skirt (Garment *g, Rng *r, double waist, double hem, double length)
+build_skirt (Garment *g, double waist, double hem, double length)
 {
   Pt wl = pt (-waist, 0), wr = pt (waist, 0);
   Pt hl = pt (-hem, length), hr = pt (hem, length);
   int i;
 
-  (void) r;
   add (g, wl);
   add (g, wr);
   add (g, hr);
@@ -587,7 +586,7 @@ dress_bottom (Rng *r, const Figure *f, Placed *p, GarmentKind kind)
   memset (p, 0, sizeof (*p));
   p->g.kind = kind;
   if (kind == G_SKIRT)
-    build_skirt (&p->g, r, waist, waist * uni (r, 1.05, 1.7) + f->squat * 0.4,
+    build_skirt (&p->g, waist, waist * uni (r, 1.05, 1.7) + f->squat * 0.4,
         f->hgt * uni (r, 0.15, 0.4) / u);
   else
     build_trousers (&p->g, waist, f->hgt * (0.48 - f->squat * 0.1) / u,
@@ -625,7 +624,7 @@ lay_flat (Rng *r, Placed *p, int w, int h)
   p->g.kind = kind;
   if (kind == G_SKIRT) {
     double waist = uni (r, 0.6, 0.9);
-    build_skirt (&p->g, r, waist, waist * uni (r, 1.1, 2.0), uni (r, 1.2, 3.0));
+    build_skirt (&p->g, waist, waist * uni (r, 1.1, 2.0), uni (r, 1.2, 3.0));
   } else if (kind == G_TROUSERS) {
     double spread = uni (r, 0.0, 0.25);
     build_trousers (&p->g, uni (r, 0.7, 0.9), uni (r, 1.5, 3.2),

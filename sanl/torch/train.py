@@ -21,6 +21,8 @@ landmarks + BCE on visibility; NE on the val splits every epoch:
 Checkpoints go to OUT/<stage>-last.pt and OUT/<stage>-best.pt; `--resume`
 continues from the last one. Multi-process: `torchrun --nproc_per_node N
 train.py ...` (gloo on CPU, nccl on CUDA); each process reads its share.
+Debian 12's torchrun (torch 1.13 on Python 3.11) fails parsing its default
+output redirection; pass `--redirects 1 --tee 1` to it.
 """
 
 import argparse
@@ -330,14 +332,20 @@ def build_net(args, cfg):
     return net
 
 
-def landmark_loss(out, coarse, fine, vis):
-    """Visible-only heatmap MSE (both stacks) plus visibility BCE."""
+def landmark_loss(out, coarse, fine, vis, fine_weight=1.0):
+    """Visible-only heatmap MSE (both stacks) plus visibility BCE.
+
+    A Gaussian target's energy grows with sigma squared, so without
+    fine_weight the narrow FineNet targets barely count next to the wide
+    CoarseNet ones and FineNet stays near zero for a long time.
+    """
     mask = vis[:, :, None, None]
     n = mask.sum().clamp_min(1) * coarse.shape[2] * coarse.shape[3]
     mse_c = (((out["heatmaps.coarse"] - coarse) ** 2) * mask).sum() / n
     mse_f = (((out["heatmaps.fine"] - fine) ** 2) * mask).sum() / n
     bce = F.binary_cross_entropy(out["visibility"].clamp(1e-6, 1 - 1e-6), vis)
-    return HEATMAP_WEIGHT * (mse_c + mse_f) + VISIBILITY_WEIGHT * bce, (mse_c, mse_f, bce)
+    loss = HEATMAP_WEIGHT * (mse_c + fine_weight * mse_f) + VISIBILITY_WEIGHT * bce
+    return loss, (mse_c, mse_f, bce)
 
 
 class Logits(torch.nn.Module):
@@ -364,7 +372,6 @@ class Heads(torch.nn.Module):
 
 def train_landmarks(args, d):
     cfg = make_config(args.config)
-    size = cfg["input_size"]
     net = build_net(args, cfg)
     cam = Classifier(cfg["classifier"], len(cfg["classes"]))
     cam.load_state_dict(net.classifier.state_dict())
@@ -409,6 +416,9 @@ def train_landmarks(args, d):
             for rec in val:
                 val_images[rec["path"]] = D.load_rgb(rec["path"])
     model = d.wrap(Heads(net))
+    fine_weight = args.fine_weight
+    if fine_weight is None:
+        fine_weight = (cfg["sigma_coarse"] / cfg["sigma_fine"]) ** 2
     steps = args.steps or max(1, sum(map(len, pools)) // args.batch)
     total = args.epochs * steps
     rng = random.Random(4321 + d.rank + 1000 * epoch0)
@@ -433,12 +443,13 @@ def train_landmarks(args, d):
             x, coarse, fine, vis = (torch.stack(t).to(d.device) for t in zip(*batch))
             maps, _ = gradcam(cam, x)
             out = model(x, maps)
-            loss, (mc, mf, bce) = landmark_loss(out, coarse, fine, vis)
+            loss, (mc, mf, bce) = landmark_loss(out, coarse, fine, vis, fine_weight)
             opt.zero_grad()
             loss.backward()
             opt.step()
             run = 0.9 * run + 0.1 * float(loss) if s else float(loss)
-            prog.update(s + 1, loss=run, bce=float(bce), lr=lr)
+            prog.update(s + 1, loss=run, coarse=1000 * float(mc), fine=1000 * float(mf),
+                        lr=lr)
         ne = float("nan")
         if d.main:
             nes = []
@@ -497,6 +508,8 @@ def parse_args(argv=None):
                     help="share of each batch drawn from the --synth sets")
     ap.add_argument("--synth-val", type=int, default=60,
                     help="synthetic val images reported each epoch (not used to pick the best)")
+    ap.add_argument("--fine-weight", type=float, default=None,
+                    help="weight of the FineNet MSE (default: (sigma_coarse / sigma_fine)^2)")
     ap.add_argument("--classifier", help="classifier checkpoint (landmarks stage)")
     ap.add_argument("--backbone-init", help="backbone-shaped classifier checkpoint")
     ap.add_argument("--out", required=True, help="checkpoint folder")
