@@ -53,6 +53,7 @@ struct _GstSanlDetect
   /* properties, under the object lock */
   gchar *model_path;
   guint inference_interval;
+  guint attention_interval;
   gfloat threshold;
   gint threads;
   GstSanlDetectAttention attention;
@@ -78,6 +79,13 @@ struct _GstSanlDetect
   gboolean tracking;
   SanlRect track_region;
   gboolean warned_no_roi; /* in roi-list mode, once per stream */
+
+  /* the attention maps stored in the session: the region they were made
+   * for and how many inferences ago */
+  gint maps_source; /* a GstSanlDetectMapsSource */
+  gint maps_roi_id;
+  guint inferences_since_maps;
+  gboolean maps_computed; /* the last inference made fresh maps */
 };
 
 G_END_DECLS

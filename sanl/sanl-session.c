@@ -37,7 +37,11 @@ struct _SanlSession
   float *p5_pooled;     /* (F) */
   float *visibility;    /* (K) */
 
-  gboolean have_attention; /* the last run made maps and logits */
+  gboolean have_attention; /* the last run made or reused maps, logits */
+  gboolean reuse;          /* steer with the stored maps when there are */
+  gboolean have_maps;      /* maps, logits and category are stored */
+  int map_category;        /* top class of the stored maps */
+  float map_category_score;
   SanlTimings timings;
 };
 
@@ -166,6 +170,12 @@ sanl_session_set_attention (SanlSession *s, SanlAttention mode)
   s->attention = mode;
 }
 
+void
+sanl_session_reuse_attention (SanlSession *s, gboolean reuse)
+{
+  s->reuse = reuse;
+}
+
 gsize
 sanl_session_get_arena_size (SanlSession *s)
 {
@@ -192,6 +202,21 @@ run_attention (SanlSession *s, SanlResult *result, gint64 *mark)
       &s->timings.attention_backward);
   s->timings.attention_forward
       = elapsed_ms (mark) - s->timings.attention_backward;
+
+  /* Kept for later runs that reuse these maps. */
+  s->have_maps = TRUE;
+  s->map_category = result->category;
+  s->map_category_score = result->category_score;
+}
+
+/* The maps, logits and category of the last computed Grad-CAM stay in
+ * the arena; a run that reuses them only reports the category. */
+static void
+reuse_attention (SanlSession *s, SanlResult *result, gint64 *mark)
+{
+  result->category = s->map_category;
+  result->category_score = s->map_category_score;
+  elapsed_ms (mark);
 }
 
 /* Backbone stages, each followed by its SANL block. */
@@ -279,10 +304,10 @@ decode (SanlSession *s, const SanlRect *region, SanlResult *result)
     sanl_heatmap_to_frame (region, s->size, hx, hy, &mark->x, &mark->y);
 
     /* A peak in the letterbox padding still names a point of the region. */
-    mark->x = CLAMP (mark->x, region->x - 0.5f,
-        region->x + region->width - 0.5f);
-    mark->y = CLAMP (mark->y, region->y - 0.5f,
-        region->y + region->height - 0.5f);
+    mark->x
+        = CLAMP (mark->x, region->x - 0.5f, region->x + region->width - 0.5f);
+    mark->y
+        = CLAMP (mark->y, region->y - 0.5f, region->y + region->height - 0.5f);
     mark->visibility = s->visibility[i];
     mark->score = CLAMP (peak, 0.0f, 1.0f) * mark->visibility;
     mark->visible = mark->visibility >= 0.5f;
@@ -301,7 +326,9 @@ run_network (
   s->have_attention = s->attention == SANL_ATTENTION_GRADCAM;
   s->timings.attention_forward = 0.0;
   s->timings.attention_backward = 0.0;
-  if (s->have_attention)
+  if (s->have_attention && s->reuse && s->have_maps)
+    reuse_attention (s, result, mark);
+  else if (s->have_attention)
     run_attention (s, result, mark);
   else
     elapsed_ms (mark);

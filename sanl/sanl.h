@@ -152,6 +152,25 @@ SanlSession *sanl_session_new (SanlModel * model, GError ** error);
 void sanl_session_free (SanlSession * session);
 SanlModel *sanl_session_get_model (SanlSession * session);
 void sanl_session_set_attention (SanlSession * session, SanlAttention mode);
+
+/**
+ * sanl_session_reuse_attention:
+ * @session: a #SanlSession
+ * @reuse: %TRUE to keep the attention maps of an earlier run
+ *
+ * Lets the next runs skip the attention generator. While @reuse is %TRUE
+ * and an earlier run in %SANL_ATTENTION_GRADCAM mode made attention maps,
+ * each run steers the SANL blocks with those stored maps: neither the
+ * classifier's forward pass nor the Grad-CAM backward pass runs, the
+ * result's category and category_score are the stored ones, and the
+ * attention timings are 0. A session that has no maps yet computes them
+ * as usual, and they become the stored maps. With @reuse %FALSE (the
+ * default) every Grad-CAM run computes fresh maps.
+ *
+ * The maps belong to the picture they were computed on, so reuse them
+ * only for later frames of the same region of a slowly changing scene.
+ */
+void sanl_session_reuse_attention (SanlSession * session, gboolean reuse);
 gboolean sanl_session_run (SanlSession * session, const SanlImage * image,
     const SanlRect * region, SanlResult * result, GError ** error);
 gboolean sanl_session_run_input (SanlSession * session, const float *input,

@@ -265,6 +265,117 @@ GST_START_TEST (test_inference_interval)
 
 GST_END_TEST;
 
+/* Pushes `n` different 48x48 RGB frames (frame i half filled with 40 i)
+ * and checks that each comes back with one garment. */
+static void
+push_changing_frames (GstHarness *h, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    GstBuffer *in = sanl_check_frame (GST_VIDEO_FORMAT_RGB, 48, 48, 0);
+    GstBuffer *out;
+    GstMapInfo map;
+
+    gst_buffer_map (in, &map, GST_MAP_WRITE);
+    memset (map.data, 40 * i, map.size / 2);
+    gst_buffer_unmap (in, &map);
+    GST_BUFFER_PTS (in) = i * GST_SECOND / 30;
+
+    fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+    out = gst_harness_pull (h);
+    fail_unless (gst_buffer_get_sanl_meta (out) != NULL, "frame %u", i);
+    fail_unless_equals_int (sanl_check_count_metas (out), 1);
+    gst_buffer_unref (out);
+  }
+}
+
+/* With attention-interval=3 Grad-CAM runs on inferences 0, 3 and 6 only;
+ * the others reuse its maps and report its category. */
+GST_START_TEST (test_attention_interval)
+{
+  gchar *caps = sanl_check_caps (GST_VIDEO_FORMAT_RGB, 48, 48);
+  GstHarness *h = detect_harness ("attention-interval=3 inference-interval=1 "
+                                  "post-messages=true track=false",
+      caps);
+  GstBus *bus = gst_bus_new ();
+  const gchar *category = NULL;
+  GList *msgs, *l;
+  guint i, interval;
+  GstElement *detect;
+
+  detect = gst_harness_find_element (h, "sanldetect");
+  g_object_get (detect, "attention-interval", &interval, NULL);
+  fail_unless_equals_int (interval, 3);
+  gst_object_unref (detect);
+
+  gst_element_set_bus (h->element, bus);
+  push_changing_frames (h, 7);
+
+  msgs = pop_detect_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 7);
+  for (l = msgs, i = 0; l; l = l->next, i++) {
+    const GstStructure *s = gst_message_get_structure (l->data);
+    const GstStructure *garment;
+    gboolean inferred, computed;
+
+    fail_unless (gst_structure_get_boolean (s, "inferred", &inferred));
+    fail_unless (
+        gst_structure_get_boolean (s, "attention-computed", &computed));
+    fail_unless (inferred, "frame %u", i);
+    fail_unless_equals_int (computed, i % 3 == 0);
+
+    /* Between two computations the category is the stored one. */
+    garment = gst_value_get_structure (
+        gst_value_list_get_value (gst_structure_get_value (s, "garments"), 0));
+    if (i % 3 != 0)
+      fail_unless_equals_string (
+          gst_structure_get_string (garment, "category"), category);
+    category = gst_structure_get_string (garment, "category");
+  }
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (caps);
+}
+
+GST_END_TEST;
+
+/* attention-interval=1 computes the maps on every inference. */
+GST_START_TEST (test_attention_interval_one)
+{
+  gchar *caps = sanl_check_caps (GST_VIDEO_FORMAT_RGB, 48, 48);
+  GstHarness *h = detect_harness ("attention-interval=1 inference-interval=2 "
+                                  "post-messages=true track=false",
+      caps);
+  GstBus *bus = gst_bus_new ();
+  GList *msgs, *l;
+  guint i;
+
+  gst_element_set_bus (h->element, bus);
+  push_changing_frames (h, 5);
+
+  msgs = pop_detect_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 5);
+  for (l = msgs, i = 0; l; l = l->next, i++) {
+    gboolean computed;
+
+    fail_unless (gst_structure_get_boolean (
+        gst_message_get_structure (l->data), "attention-computed", &computed));
+    fail_unless_equals_int (computed, i % 2 == 0);
+  }
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (caps);
+}
+
+GST_END_TEST;
+
 /* Two upstream regions give two garments, each at its region. */
 GST_START_TEST (test_roi_list)
 {
@@ -851,6 +962,8 @@ sanldetect_suite (void)
   tcase_add_test (tc, test_odd_sizes);
   tcase_add_test (tc, test_padded_strides);
   tcase_add_test (tc, test_inference_interval);
+  tcase_add_test (tc, test_attention_interval);
+  tcase_add_test (tc, test_attention_interval_one);
   tcase_add_test (tc, test_roi_list);
   tcase_add_test (tc, test_roi_clipped_to_frame);
   tcase_add_test (tc, test_roi_list_warns_once_per_stream);

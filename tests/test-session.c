@@ -270,6 +270,182 @@ test_landmarks_stay_inside_region (void)
   sanl_model_unref (model);
 }
 
+/* A second picture: the same blob moved right and the gradient reversed. */
+static guint8 *
+make_other_frame (int width, int height, int stride)
+{
+  guint8 *rgb = make_frame (width, height, stride);
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++) {
+      guint8 *p = rgb + (gsize) y * stride + x * 3;
+      int dx = x - 2 * width / 3, dy = y - height / 2;
+
+      p[0] = (guint8) (255 - p[0]);
+      if (dx * dx + dy * dy < 100)
+        p[1] = 250;
+    }
+  return rgb;
+}
+
+/* Two length-n float arrays hold the same bits. */
+static gboolean
+same_floats (const float *a, const float *b, gsize n)
+{
+  return memcmp (a, b, n * sizeof (float)) == 0;
+}
+
+static gsize
+tensor_size (SanlTensor t)
+{
+  gsize n = 1;
+
+  for (int i = 0; i < t.n_dims; i++)
+    n *= t.shape[i];
+  return n;
+}
+
+/* Reusing maps made from the same picture changes nothing at all. */
+static void
+test_reuse_attention_same_frame_is_identical (void)
+{
+  SanlModel *model = load_fixture ();
+  SanlSession *session = sanl_session_new (model, NULL);
+  g_autofree guint8 *rgb = make_frame (WIDTH, HEIGHT, WIDTH * 3);
+  SanlImage image = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb }, { WIDTH * 3 } };
+  SanlResult plain, reused;
+  SanlTensor t;
+  g_autofree float *fine = NULL;
+
+  g_assert_true (sanl_session_run (session, &image, NULL, &plain, NULL));
+  t = sanl_session_get_output (session, SANL_OUTPUT_HEATMAPS_FINE);
+  fine = g_memdup2 (t.data, tensor_size (t) * sizeof (float));
+
+  sanl_session_reuse_attention (session, TRUE);
+  for (int i = 0; i < 2; i++) {
+    g_assert_true (sanl_session_run (session, &image, NULL, &reused, NULL));
+    g_assert_cmpint (memcmp (&plain, &reused, sizeof plain), ==, 0);
+    t = sanl_session_get_output (session, SANL_OUTPUT_HEATMAPS_FINE);
+    g_assert_true (same_floats (t.data, fine, tensor_size (t)));
+  }
+
+  sanl_session_free (session);
+  sanl_model_unref (model);
+}
+
+/* On another picture the stored maps and category of the first steer the
+ * network, while the landmarks come from the new picture. */
+static void
+test_reuse_attention_keeps_maps_of_first_frame (void)
+{
+  SanlModel *model = load_fixture ();
+  SanlSession *session = sanl_session_new (model, NULL);
+  g_autofree guint8 *rgb_a = make_frame (WIDTH, HEIGHT, WIDTH * 3);
+  g_autofree guint8 *rgb_b = make_other_frame (WIDTH, HEIGHT, WIDTH * 3);
+  SanlImage a = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb_a }, { WIDTH * 3 } };
+  SanlImage b = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb_b }, { WIDTH * 3 } };
+  SanlResult on_a, on_b, fresh_b;
+  g_autofree float *maps_a[4] = { NULL };
+  g_autofree float *fine_a = NULL;
+  g_autofree float *maps_fresh_b = NULL;
+  SanlTensor t;
+
+  /* Frame A computes the maps. */
+  g_assert_true (sanl_session_run (session, &a, NULL, &on_a, NULL));
+  for (int l = 0; l < 4; l++) {
+    t = sanl_session_get_output (session, SANL_OUTPUT_ATTENTION_1 + l);
+    maps_a[l] = g_memdup2 (t.data, tensor_size (t) * sizeof (float));
+  }
+  t = sanl_session_get_output (session, SANL_OUTPUT_HEATMAPS_FINE);
+  fine_a = g_memdup2 (t.data, tensor_size (t) * sizeof (float));
+
+  /* Frame B on its own makes other maps, so the check below can fail. */
+  {
+    SanlSession *other = sanl_session_new (model, NULL);
+
+    g_assert_true (sanl_session_run (other, &b, NULL, &fresh_b, NULL));
+    t = sanl_session_get_output (other, SANL_OUTPUT_ATTENTION_1);
+    g_assert_false (same_floats (t.data, maps_a[0], tensor_size (t)));
+    sanl_session_free (other);
+  }
+
+  /* Frame B with reuse keeps A's maps and category. */
+  sanl_session_reuse_attention (session, TRUE);
+  g_assert_true (sanl_session_run (session, &b, NULL, &on_b, NULL));
+  g_assert_cmpint (on_b.category, ==, on_a.category);
+  g_assert_cmpfloat (on_b.category_score, ==, on_a.category_score);
+  for (int l = 0; l < 4; l++) {
+    t = sanl_session_get_output (session, SANL_OUTPUT_ATTENTION_1 + l);
+    g_assert_nonnull (t.data);
+    g_assert_true (same_floats (t.data, maps_a[l], tensor_size (t)));
+  }
+  t = sanl_session_get_output (session, SANL_OUTPUT_HEATMAPS_FINE);
+  g_assert_false (same_floats (t.data, fine_a, tensor_size (t)));
+  g_assert_cmpint (
+      memcmp (on_b.landmarks, fresh_b.landmarks, sizeof on_b.landmarks), !=, 0);
+
+  /* Reuse off: B gets its own maps again, as a fresh session makes them. */
+  sanl_session_reuse_attention (session, FALSE);
+  g_assert_true (sanl_session_run (session, &b, NULL, &on_b, NULL));
+  g_assert_cmpint (memcmp (&on_b, &fresh_b, sizeof on_b), ==, 0);
+
+  sanl_session_free (session);
+  sanl_model_unref (model);
+}
+
+/* Reuse skips the classifier and Grad-CAM: their timings are 0. A session
+ * without maps yet computes them even with reuse on. */
+static void
+test_reuse_attention_skips_generator (void)
+{
+  SanlModel *model = load_fixture ();
+  SanlSession *session = sanl_session_new (model, NULL);
+  g_autofree guint8 *rgb = make_frame (WIDTH, HEIGHT, WIDTH * 3);
+  SanlImage image = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb }, { WIDTH * 3 } };
+  const SanlTimings *timings = sanl_session_get_timings (session);
+  SanlResult result;
+
+  sanl_session_reuse_attention (session, TRUE);
+  g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
+  g_assert_cmpint (result.category, >=, 0);
+  g_assert_cmpfloat (timings->attention_forward, >, 0.0);
+
+  for (int i = 0; i < 3; i++) {
+    g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
+    g_assert_cmpfloat (timings->attention_forward, ==, 0.0);
+    g_assert_cmpfloat (timings->attention_backward, ==, 0.0);
+    g_assert_cmpfloat (timings->backbone, >, 0.0);
+  }
+
+  sanl_session_free (session);
+  sanl_model_unref (model);
+}
+
+static void
+test_reuse_attention_no_allocation (void)
+{
+  SanlModel *model = load_fixture ();
+  SanlSession *session = sanl_session_new (model, NULL);
+  g_autofree guint8 *rgb = make_frame (WIDTH, HEIGHT, WIDTH * 3);
+  SanlImage image = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb }, { WIDTH * 3 } };
+  SanlResult result;
+  gint before;
+
+  g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
+  sanl_session_reuse_attention (session, TRUE);
+
+  before = g_atomic_int_get (&n_allocations);
+  for (int i = 0; i < 100; i++) {
+    /* Every fourth frame computes fresh maps, as the element does. */
+    sanl_session_reuse_attention (session, i % 4 != 0);
+    g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
+  }
+  g_assert_cmpint (g_atomic_int_get (&n_allocations) - before, ==, 0);
+
+  sanl_session_free (session);
+  sanl_model_unref (model);
+}
+
 static void
 test_bad_frames_are_errors (void)
 {
@@ -329,5 +505,13 @@ main (int argc, char **argv)
       test_landmarks_stay_inside_region);
   g_test_add_func (
       "/session/bad-frames-are-errors", test_bad_frames_are_errors);
+  g_test_add_func ("/session/reuse-attention/same-frame-is-identical",
+      test_reuse_attention_same_frame_is_identical);
+  g_test_add_func ("/session/reuse-attention/keeps-maps-of-first-frame",
+      test_reuse_attention_keeps_maps_of_first_frame);
+  g_test_add_func ("/session/reuse-attention/skips-generator",
+      test_reuse_attention_skips_generator);
+  g_test_add_func ("/session/reuse-attention/no-allocation",
+      test_reuse_attention_no_allocation);
   return g_test_run ();
 }
