@@ -47,7 +47,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_sanl_overlay_debug);
 #define DEFAULT_SHOW_CATEGORY TRUE
 #define DEFAULT_SHOW_OUTLINE TRUE
 #define DEFAULT_SHOW_ATTENTION FALSE
-#define DEFAULT_MIN_SCORE 0.2f
+/* Matches sanldetect's default threshold, tuned to the default model. */
+#define DEFAULT_MIN_SCORE 0.02f
 #define DEFAULT_POINT_SIZE 0.0
 #define DEFAULT_LINE_WIDTH 0.0
 
