@@ -717,7 +717,13 @@ gst_sanl_detect_frame_to_image (GstVideoFrame *frame, SanlImage *image)
 
 /* The next region to look at: the box of the confident landmarks plus a
  * margin, squared (the network letterboxes to a square anyway) and kept
- * inside the frame. FALSE when too few landmarks to place it. */
+ * inside the frame. FALSE when too few landmarks to place it.
+ *
+ * FIXME: any result above the threshold is trusted, including points the
+ * decoder clamped to the region's edge; when the first whole-frame result
+ * misses the garment, the region follows those artefacts instead of
+ * falling back to the whole frame. Needs a confidence gate (edge points
+ * ignored, a mean score to start tracking). */
 static gboolean
 gst_sanl_detect_track_region (const GstSanlMeta *meta, gfloat threshold,
     gdouble margin, gint width, gint height, SanlRect *region)
