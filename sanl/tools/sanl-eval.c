@@ -23,15 +23,12 @@
  */
 
 #include "sanl.h"
+#include "sanl-image.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <json-glib/json-glib.h>
-#include <jpeglib.h>
 #include <locale.h>
 #include <math.h>
-#include <png.h>
-#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -288,102 +285,6 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
-/* Images: RGB, 3 bytes per pixel */
-
-/* FIXME: sanl-infer decodes the same formats; the two tools should share
- * one loader instead of each keeping its own. */
-
-typedef struct
-{
-  struct jpeg_error_mgr mgr;
-  jmp_buf jump;
-} JpegError;
-
-static void
-jpeg_fail (j_common_ptr cinfo)
-{
-  longjmp (((JpegError *) cinfo->err)->jump, 1);
-}
-
-static guint8 *
-load_jpeg (FILE *f, int *w, int *h)
-{
-  struct jpeg_decompress_struct cinfo;
-  JpegError err;
-  guint8 *volatile pixels = NULL;
-
-  cinfo.err = jpeg_std_error (&err.mgr);
-  err.mgr.error_exit = jpeg_fail;
-  if (setjmp (err.jump)) {
-    jpeg_destroy_decompress (&cinfo);
-    g_free (pixels);
-    return NULL;
-  }
-  jpeg_create_decompress (&cinfo);
-  jpeg_stdio_src (&cinfo, f);
-  jpeg_read_header (&cinfo, TRUE);
-  cinfo.out_color_space = JCS_RGB;
-  jpeg_start_decompress (&cinfo);
-  *w = cinfo.output_width;
-  *h = cinfo.output_height;
-  pixels = g_malloc ((gsize) *w * *h * 3);
-  while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = pixels + (gsize) cinfo.output_scanline * *w * 3;
-    jpeg_read_scanlines (&cinfo, &row, 1);
-  }
-  jpeg_finish_decompress (&cinfo);
-  jpeg_destroy_decompress (&cinfo);
-  return pixels;
-}
-
-static guint8 *
-load_png (const char *path, int *w, int *h)
-{
-  png_image im;
-  guint8 *pixels;
-
-  memset (&im, 0, sizeof (im));
-  im.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_file (&im, path))
-    return NULL;
-  im.format = PNG_FORMAT_RGB;
-  pixels = g_malloc (PNG_IMAGE_SIZE (im));
-  if (!png_image_finish_read (&im, NULL, pixels, 0, NULL)) {
-    png_image_free (&im);
-    g_free (pixels);
-    return NULL;
-  }
-  *w = im.width;
-  *h = im.height;
-  return pixels;
-}
-
-static guint8 *
-load_rgb (const char *path, int *w, int *h, GError **error)
-{
-  FILE *f = fopen (path, "rb");
-  unsigned char magic[2] = { 0, 0 };
-  guint8 *pixels = NULL;
-
-  if (!f) {
-    g_set_error (
-        error, SANL_ERROR, SANL_ERROR_IO, "%s: %s", path, g_strerror (errno));
-    return NULL;
-  }
-  if (fread (magic, 1, 2, f) == 2 && magic[0] == 0xff && magic[1] == 0xd8) {
-    rewind (f);
-    pixels = load_jpeg (f, w, h);
-  } else {
-    pixels = load_png (path, w, h);
-  }
-  fclose (f);
-  if (!pixels)
-    g_set_error (error, SANL_ERROR, SANL_ERROR_IO,
-        "%s: not a JPEG or PNG image that can be decoded", path);
-  return pixels;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Normalised error */
 
 typedef struct
@@ -436,17 +337,15 @@ evaluate (SanlSession *session, GPtrArray *records, Meter *m, GError **error)
 
   for (i = 0; i < records->len; i++) {
     const Record *r = g_ptr_array_index (records, i);
-    SanlImage image = { SANL_PIXEL_RGB };
+    SanlImage image;
     SanlRect region = { r->box[0], r->box[1], r->box[2] - r->box[0],
       r->box[3] - r->box[1] };
     SanlResult res;
-    guint8 *pixels = load_rgb (r->path, &image.width, &image.height, error);
+    guint8 *pixels = sanl_image_load (r->path, &image, error);
     gboolean ok;
 
     if (!pixels)
       return FALSE;
-    image.data[0] = pixels;
-    image.stride[0] = image.width * 3;
     ok = sanl_session_run (session, &image, &region, &res, error);
     g_free (pixels);
     if (!ok)

@@ -16,259 +16,16 @@
  * status: 0, 1 when the model or any image failed, 2 for bad options. */
 
 #include "sanl.h"
+#include "sanl-image.h"
 
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <math.h>
-#include <png.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <jpeglib.h>
-
-/* Most pixels an image may have: 256 Mpixel, 1 GiB as BGRx. */
-#define MAX_PIXELS (1 << 28)
-
 /* More BLAS threads than this is a typo, not a machine. */
 #define MAX_THREADS 256
-
-/* ---------------------------------------------------------------------- */
-/* Decoded images                                                          */
-
-typedef struct
-{
-  SanlImage image;
-  guint8 *pixels; /* (height, stride) bytes, owned */
-} Picture;
-
-static void
-picture_clear (Picture *pic)
-{
-  g_clear_pointer (&pic->pixels, g_free);
-}
-
-static gboolean
-check_size (const char *path, guint64 width, guint64 height, GError **error)
-{
-  if (width == 0 || height == 0 || width * height > MAX_PIXELS) {
-    g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
-        "%s: image size %" G_GUINT64_FORMAT "x%" G_GUINT64_FORMAT
-        " is not supported",
-        path, width, height);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* ---------------------------------------------------------------------- */
-/* JPEG                                                                    */
-
-typedef struct
-{
-  struct jpeg_error_mgr base;
-  jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-} JpegErrors;
-
-static void
-jpeg_fail (j_common_ptr cinfo)
-{
-  JpegErrors *errors = (JpegErrors *) cinfo->err;
-
-  cinfo->err->format_message (cinfo, errors->message);
-  longjmp (errors->jump, 1);
-}
-
-/* A warning means corrupt or truncated data: refuse the image rather than
- * run the network on libjpeg's grey fill. Trace messages are dropped. */
-static void
-jpeg_message (j_common_ptr cinfo, int level)
-{
-  if (level < 0)
-    jpeg_fail (cinfo);
-}
-
-/* pic: the JPEG in data as BGRx. */
-static gboolean
-load_jpeg (const char *path, const guint8 *data, gsize size, Picture *pic,
-    GError **error)
-{
-  struct jpeg_decompress_struct cinfo;
-  JpegErrors errors;
-  int stride;
-
-  cinfo.err = jpeg_std_error (&errors.base);
-  errors.base.error_exit = jpeg_fail;
-  errors.base.emit_message = jpeg_message;
-  if (setjmp (errors.jump)) {
-    g_set_error (error, SANL_ERROR, SANL_ERROR_FORMAT, "%s: bad JPEG: %s", path,
-        errors.message);
-    jpeg_destroy_decompress (&cinfo);
-    picture_clear (pic);
-    return FALSE;
-  }
-  jpeg_create_decompress (&cinfo);
-  jpeg_mem_src (&cinfo, data, size);
-  jpeg_read_header (&cinfo, TRUE);
-
-  if (cinfo.jpeg_color_space == JCS_CMYK
-      || cinfo.jpeg_color_space == JCS_YCCK) {
-    g_set_error (error, SANL_ERROR, SANL_ERROR_FORMAT,
-        "%s: CMYK JPEG images are not supported", path);
-    jpeg_destroy_decompress (&cinfo);
-    return FALSE;
-  }
-  if (!check_size (path, cinfo.image_width, cinfo.image_height, error)) {
-    jpeg_destroy_decompress (&cinfo);
-    return FALSE;
-  }
-
-  /* libjpeg's defaults otherwise (islow DCT, fancy upsampling), as the
-   * twin's decoder uses them */
-  cinfo.out_color_space = JCS_EXT_BGRX;
-  jpeg_start_decompress (&cinfo);
-  stride = cinfo.output_width * 4;
-  pic->pixels = g_malloc ((gsize) stride * cinfo.output_height);
-  while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = pic->pixels + (gsize) cinfo.output_scanline * stride;
-
-    jpeg_read_scanlines (&cinfo, &row, 1);
-  }
-  jpeg_finish_decompress (&cinfo);
-
-  pic->image = (SanlImage){ SANL_PIXEL_BGRX, cinfo.output_width,
-    cinfo.output_height, { pic->pixels }, { stride } };
-  jpeg_destroy_decompress (&cinfo);
-  return TRUE;
-}
-
-/* ---------------------------------------------------------------------- */
-/* PNG                                                                     */
-
-typedef struct
-{
-  const guint8 *data;
-  gsize size;
-  gsize at;
-  char message[256];
-} PngSource;
-
-static void
-png_read_memory (png_structp png, png_bytep out, png_size_t n)
-{
-  PngSource *src = png_get_io_ptr (png);
-
-  if (n > src->size - src->at)
-    png_error (png, "file is truncated");
-  memcpy (out, src->data + src->at, n);
-  src->at += n;
-}
-
-static void
-png_fail (png_structp png, png_const_charp message)
-{
-  PngSource *src = png_get_error_ptr (png);
-
-  g_strlcpy (src->message, message, sizeof src->message);
-  png_longjmp (png, 1);
-}
-
-/* Warnings (odd colour profiles and the like) do not stop decoding. */
-static void
-png_warn (png_structp png, png_const_charp message)
-{
-  g_debug ("PNG warning: %s", message);
-}
-
-/* pic: the PNG in data, 8 bits per channel, as RGB or (with alpha) RGBx. */
-static gboolean
-load_png (const char *path, const guint8 *data, gsize size, Picture *pic,
-    GError **error)
-{
-  PngSource src = { data, size, 0, "" };
-  png_structp png;
-  png_infop info = NULL;
-  png_uint_32 width, height;
-  int channels, stride;
-  png_bytep *volatile rows = NULL;
-
-  png = png_create_read_struct (
-      PNG_LIBPNG_VER_STRING, &src, png_fail, png_warn);
-  if (png)
-    info = png_create_info_struct (png);
-  if (!png || !info) {
-    g_set_error (error, SANL_ERROR, SANL_ERROR_IO,
-        "%s: cannot start the PNG decoder", path);
-    png_destroy_read_struct (&png, NULL, NULL);
-    return FALSE;
-  }
-  if (setjmp (png_jmpbuf (png))) {
-    g_set_error (error, SANL_ERROR, SANL_ERROR_FORMAT, "%s: bad PNG: %s", path,
-        src.message);
-    png_destroy_read_struct (&png, &info, NULL);
-    g_free (rows);
-    picture_clear (pic);
-    return FALSE;
-  }
-  png_set_read_fn (png, &src, png_read_memory);
-  png_read_info (png, info);
-  width = png_get_image_width (png, info);
-  height = png_get_image_height (png, info);
-  if (!check_size (path, width, height, error)) {
-    png_destroy_read_struct (&png, &info, NULL);
-    return FALSE;
-  }
-
-  /* palette, low bit depths and tRNS to 8-bit RGB(A); 16-bit to 8 */
-  png_set_expand (png);
-  png_set_strip_16 (png);
-  png_set_gray_to_rgb (png);
-  png_set_interlace_handling (png);
-  png_read_update_info (png, info);
-  channels = png_get_channels (png, info);
-  if (channels != 3 && channels != 4)
-    png_error (png, "unexpected channel count after expansion");
-
-  stride = width * channels;
-  pic->pixels = g_malloc ((gsize) stride * height);
-  rows = g_new (png_bytep, height);
-  for (png_uint_32 i = 0; i < height; i++)
-    rows[i] = pic->pixels + (gsize) i * stride;
-  png_read_image (png, rows);
-  png_read_end (png, NULL);
-
-  pic->image = (SanlImage){ channels == 4 ? SANL_PIXEL_RGBX : SANL_PIXEL_RGB,
-    width, height, { pic->pixels }, { stride } };
-  png_destroy_read_struct (&png, &info, NULL);
-  g_free (rows);
-  return TRUE;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Any image                                                               */
-
-static gboolean
-load_image (const char *path, Picture *pic, GError **error)
-{
-  static const guint8 png_magic[8]
-      = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-  static const guint8 jpeg_magic[3] = { 0xff, 0xd8, 0xff };
-  g_autofree guint8 *data = NULL;
-  gsize size;
-
-  if (!g_file_get_contents (path, (char **) &data, &size, error))
-    return FALSE;
-  if (size >= sizeof png_magic && !memcmp (data, png_magic, sizeof png_magic))
-    return load_png (path, data, size, pic, error);
-  if (size >= sizeof jpeg_magic
-      && !memcmp (data, jpeg_magic, sizeof jpeg_magic))
-    return load_jpeg (path, data, size, pic, error);
-
-  g_set_error (error, SANL_ERROR, SANL_ERROR_FORMAT,
-      "%s: not a JPEG or PNG image", path);
-  return FALSE;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Output                                                                  */
@@ -528,16 +285,18 @@ static gboolean
 infer_one (SanlSession *session, const char *path, const char *dump_path,
     GError **error)
 {
-  Picture pic = { { 0 } };
+  SanlImage image;
+  guint8 *pixels;
   SanlResult result;
   SanlRect whole;
   gboolean ok;
 
-  if (!load_image (path, &pic, error))
+  pixels = sanl_image_load (path, &image, error);
+  if (!pixels)
     return FALSE;
-  whole = (SanlRect){ 0, 0, pic.image.width, pic.image.height };
-  ok = sanl_session_run (session, &pic.image, &whole, &result, error);
-  picture_clear (&pic);
+  whole = (SanlRect){ 0, 0, image.width, image.height };
+  ok = sanl_session_run (session, &image, &whole, &result, error);
+  g_free (pixels);
   if (!ok) {
     g_prefix_error (error, "%s: ", path);
     return FALSE;
