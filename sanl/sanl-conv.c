@@ -57,11 +57,13 @@ tap_range (int w, int ow, int s, int p, int kj, int *lo, int *hi)
  * output row is a zero head, a (strided) copy and a zero tail. */
 static void
 im2col (const SanlConv *conv, const float *x, int h, int w, int oh, int ow,
-    float *col)
+    int c0, int c1, float *col)
 {
   int k = conv->kernel, s = conv->stride, p = conv->pad;
 
-  for (int c = 0; c < conv->cin; c++)
+  /* channels [c0, c1) only: their rows start at row c0 * k * k */
+  col += (gsize) c0 * k * k * oh * ow;
+  for (int c = c0; c < c1; c++)
     for (int ki = 0; ki < k; ki++)
       for (int kj = 0; kj < k; kj++) {
         const float *xc = x + (gsize) c * h * w;
@@ -93,13 +95,14 @@ im2col (const SanlConv *conv, const float *x, int h, int w, int oh, int ow,
 
 /* dx (cin, h, w) += the transpose of im2col applied to col: each column
  * entry goes back to the input pixel it was read from. */
-static void
+SANL_VECTORIZE static void
 col2im_add (const SanlConv *conv, const float *col, int h, int w, int oh,
-    int ow, float *dx)
+    int ow, int c0, int c1, float *dx)
 {
   int k = conv->kernel, s = conv->stride, p = conv->pad;
 
-  for (int c = 0; c < conv->cin; c++)
+  col += (gsize) c0 * k * k * oh * ow;
+  for (int c = c0; c < c1; c++)
     for (int ki = 0; ki < k; ki++)
       for (int kj = 0; kj < k; kj++) {
         float *dxc = dx + (gsize) c * h * w;
@@ -113,10 +116,46 @@ col2im_add (const SanlConv *conv, const float *col, int h, int w, int oh,
           if (iy < 0 || iy >= h)
             continue;
           dst = dxc + (gsize) iy * w + lo * s - p + kj;
-          for (int ox = lo; ox < hi; ox++)
-            dst[(ox - lo) * s] += col[ox];
+          /* stride 1 (most layers) as a contiguous loop that vectorises */
+          if (s == 1)
+            for (int ox = lo; ox < hi; ox++)
+              dst[ox - lo] += col[ox];
+          else
+            for (int ox = lo; ox < hi; ox++)
+              dst[(ox - lo) * s] += col[ox];
         }
       }
+}
+
+/* One convolution's operands, for the ways of its column passes. */
+typedef struct
+{
+  const SanlConv *conv;
+  const float *x;
+  int h, w, oh, ow;
+  float *col;
+  float *dx;
+  float *y;
+  gboolean relu;
+} ConvJob;
+
+static void
+im2col_way (int start, int end, int way, gpointer data)
+{
+  const ConvJob *j = data;
+
+  im2col (j->conv, j->x, j->h, j->w, j->oh, j->ow, start, end, j->col);
+}
+
+/* dx channels [start, end) cleared, then gathered back from col */
+static void
+col2im_way (int start, int end, int way, gpointer data)
+{
+  const ConvJob *j = data;
+  gsize plane = (gsize) j->h * j->w;
+
+  memset (j->dx + start * plane, 0, sizeof (float) * (end - start) * plane);
+  col2im_add (j->conv, j->col, j->h, j->w, j->oh, j->ow, start, end, j->dx);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -125,14 +164,31 @@ col2im_add (const SanlConv *conv, const float *col, int h, int w, int oh,
 /* y (cout, n) = bias per row, so that the GEMM adds onto it (beta 1)
  * instead of clearing y first in a pass of its own. */
 static void
-fill_bias (float *y, const float *bias, int cout, int n)
+fill_bias (float *y, const float *bias, int o0, int o1, int n)
 {
-  for (int o = 0; o < cout; o++) {
+  for (int o = o0; o < o1; o++) {
     float *row = y + (gsize) o * n;
 
     for (int i = 0; i < n; i++)
       row[i] = bias[o];
   }
+}
+
+static void
+fill_bias_way (int start, int end, int way, gpointer data)
+{
+  const ConvJob *j = data;
+
+  fill_bias (j->y, j->conv->bias, start, end, j->oh * j->ow);
+}
+
+static void
+relu_way (int start, int end, int way, gpointer data)
+{
+  const ConvJob *j = data;
+  gsize n = (gsize) j->oh * j->ow;
+
+  sanl_relu (j->y + start * n, (end - start) * n);
 }
 
 void
@@ -144,6 +200,7 @@ sanl_conv_forward (const SanlConv *conv, const float *x, int h, int w, float *y,
   int n = oh * ow;
   int kk = conv->cin * conv->kernel * conv->kernel;
   const float *col = x; /* (kk, n) */
+  ConvJob job = { conv, x, h, w, oh, ow, work, NULL, y, relu };
 
   if (sanl_winograd_applies (conv, h, w)) {
     sanl_winograd_forward (conv, x, h, w, y, relu, work);
@@ -151,16 +208,18 @@ sanl_conv_forward (const SanlConv *conv, const float *x, int h, int w, float *y,
   }
 
   if (!conv_is_pointwise (conv)) {
-    im2col (conv, x, h, w, oh, ow, work);
+    sanl_parallel_for_sized (conv->cin, (gsize) kk * n, im2col_way, &job);
     col = work;
   }
 
   /* y (cout, n) = bias + weight (cout, kk) col (kk, n) */
-  fill_bias (y, conv->bias, conv->cout, n);
+  sanl_parallel_for_sized (
+      conv->cout, (gsize) conv->cout * n, fill_bias_way, &job);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, conv->cout, n, kk,
       1.0f, conv->weight, kk, col, n, 1.0f, y, n);
   if (relu)
-    sanl_relu (y, (gsize) conv->cout * n);
+    sanl_parallel_for_sized (
+        conv->cout, (gsize) conv->cout * n, relu_way, &job);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -174,6 +233,7 @@ sanl_conv_backward_data (
   int ow = sanl_window_out (w, conv->kernel, conv->stride, conv->pad);
   int n = oh * ow;
   int kk = conv->cin * conv->kernel * conv->kernel;
+  ConvJob job = { conv, NULL, h, w, oh, ow, work, dx, NULL, FALSE };
 
   /* dx (cin, h * w) = weight^T (cin, cout) dy (cout, h * w) */
   if (conv_is_pointwise (conv)) {
@@ -187,6 +247,5 @@ sanl_conv_backward_data (
       conv->weight, kk, dy, n, 0.0f, work, n);
 
   /* overlapping windows (and strided gaps) make dx a scatter-sum */
-  memset (dx, 0, sizeof (float) * conv->cin * h * w);
-  col2im_add (conv, work, h, w, oh, ow, dx);
+  sanl_parallel_for_sized (conv->cin, (gsize) kk * n, col2im_way, &job);
 }

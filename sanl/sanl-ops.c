@@ -26,22 +26,41 @@ window_max (const float *xc, int h, int w, int y0, int x0, int kernel)
   return m;
 }
 
+/* A pooling's operands, for the ways that split its channels. */
+typedef struct
+{
+  const float *x;
+  int h, w, kernel, stride, pad;
+  float *y;
+} PoolJob;
+
+/* y channels [start, end) */
+static void
+max_pool_way (int start, int end, int way, gpointer data)
+{
+  const PoolJob *j = data;
+  int oh = sanl_window_out (j->h, j->kernel, j->stride, j->pad);
+  int ow = sanl_window_out (j->w, j->kernel, j->stride, j->pad);
+  float *y = j->y + (gsize) start * oh * ow;
+
+  for (int ch = start; ch < end; ch++) {
+    const float *xc = j->x + (gsize) ch * j->h * j->w;
+
+    for (int oy = 0; oy < oh; oy++)
+      for (int ox = 0; ox < ow; ox++)
+        *y++ = window_max (xc, j->h, j->w, oy * j->stride - j->pad,
+            ox * j->stride - j->pad, j->kernel);
+  }
+}
+
 void
 sanl_max_pool (const float *x, int c, int h, int w, int kernel, int stride,
     int pad, float *y)
 {
-  int oh = sanl_window_out (h, kernel, stride, pad);
-  int ow = sanl_window_out (w, kernel, stride, pad);
+  PoolJob job = { x, h, w, kernel, stride, pad, y };
 
-  /* y (c, oh, ow) */
-  for (int ch = 0; ch < c; ch++) {
-    const float *xc = x + (gsize) ch * h * w;
-
-    for (int oy = 0; oy < oh; oy++)
-      for (int ox = 0; ox < ow; ox++)
-        *y++ = window_max (
-            xc, h, w, oy * stride - pad, ox * stride - pad, kernel);
-  }
+  /* y (c, oh, ow), split by channel */
+  sanl_parallel_for_sized (c, (gsize) c * h * w, max_pool_way, &job);
 }
 
 void
@@ -195,10 +214,26 @@ softmax_row (float *row, int n)
     row[j] *= inv;
 }
 
+typedef struct
+{
+  float *x;
+  int cols;
+} SoftmaxJob;
+
+static void
+softmax_way (int start, int end, int way, gpointer data)
+{
+  const SoftmaxJob *j = data;
+
+  for (int i = start; i < end; i++)
+    softmax_row (j->x + (gsize) i * j->cols, j->cols);
+}
+
 void
 sanl_softmax_rows (float *x, int rows, int cols)
 {
-  /* x (rows, cols) */
-  for (int i = 0; i < rows; i++)
-    softmax_row (x + (gsize) i * cols, cols);
+  SoftmaxJob job = { x, cols };
+
+  /* x (rows, cols), split into blocks of rows */
+  sanl_parallel_for_sized (rows, (gsize) rows * cols, softmax_way, &job);
 }

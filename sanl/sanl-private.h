@@ -201,6 +201,31 @@ void sanl_nonlocal_forward (const SanlNonLocal * block, float *x, int h,
     int w, const float *attention, float *work);
 
 /* ---------------------------------------------------------------------- */
+/* Fork-join over the engine's own loops (sanl-parallel.c)                 */
+
+/* Most ways a loop is split into, the caller's thread included. */
+#define SANL_PARALLEL_MAX_WAYS 16
+
+/* Runs [start, end) of a range; way (0 ... ways - 1) tells apart the
+ * chunks that run at once, for per-way scratch. Never calls cblas. */
+typedef void (*SanlParallelFunc) (int start, int end, int way, gpointer data);
+
+/* Ways sanl_parallel_for splits into now: the OpenBLAS thread count,
+ * at most SANL_PARALLEL_MAX_WAYS. */
+int sanl_parallel_ways (void);
+
+/* fn over [0, n) in contiguous chunks, a few per way, that persistent
+ * worker threads and this one take in turn; returns when all are done. */
+void sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data);
+
+/* The same when the loop touches at least SANL_PARALLEL_MIN_FLOATS floats
+ * (floats), else fn (0, n, 0, data) here: waking a worker costs more than
+ * a small loop. */
+#define SANL_PARALLEL_MIN_FLOATS (1 << 16)
+void sanl_parallel_for_sized (int n, gsize floats, SanlParallelFunc fn,
+    gpointer data);
+
+/* ---------------------------------------------------------------------- */
 /* Preprocessing and decoding                                              */
 
 typedef struct

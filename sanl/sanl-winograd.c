@@ -155,9 +155,9 @@ sanl_winograd_workspace (const SanlConv *conv, int h, int w)
   int tw = (w + TILE - 1) / TILE;
   gsize tiles = (gsize) ((h + TILE - 1) / TILE) * tw;
 
-  /* V (36, cin, T), M (36, cout, T), then one strip */
+  /* V (36, cin, T), M (36, cout, T), then one strip per way */
   return POINTS * tiles * (conv->cin + conv->cout)
-         + (gsize) WINDOW * strip_width (tw);
+         + (gsize) SANL_PARALLEL_MAX_WAYS * WINDOW * strip_width (tw);
 }
 
 /* strip (6, strip_width): input rows 4 ty - 1 ... 4 ty + 4 of xc (h, w)
@@ -175,16 +175,16 @@ fill_strip (const float *xc, int h, int w, int ty, int width, float *strip)
   }
 }
 
-/* V (36, cin, T) from x (cin, h, w): every 6x6 window whose top-left
- * pixel is (4 ty - 1, 4 tx - 1), zero outside the map. */
+/* V (36, cin, T) from x (cin, h, w), channels [c0, c1): every 6x6 window
+ * whose top-left pixel is (4 ty - 1, 4 tx - 1), zero outside the map. */
 SANL_VECTORIZE static void
-input_tiles (const float *x, int cin, int h, int w, int th, int tw, float *v,
-    float *strip)
+input_tiles (const float *x, int cin, int c0, int c1, int h, int w, int th,
+    int tw, float *v, float *strip)
 {
   gsize plane = (gsize) cin * th * tw;
   int width = strip_width (tw);
 
-  for (int c = 0; c < cin; c++)
+  for (int c = c0; c < c1; c++)
     for (int ty = 0; ty < th; ty++) {
       fill_strip (x + (gsize) c * h * w, h, w, ty, width, strip);
 
@@ -217,15 +217,15 @@ input_tiles (const float *x, int cin, int h, int w, int th, int tw, float *v,
     }
 }
 
-/* y (cout, oh, ow) from M (36, cout, T), cropped at the map's edge, plus
- * the bias, then ReLU when relu. */
+/* y (cout, oh, ow) from M (36, cout, T), channels [o0, o1), cropped at
+ * the map's edge, plus the bias, then ReLU when relu. */
 SANL_VECTORIZE static void
-output_tiles (const SanlConv *conv, const float *m, int oh, int ow, int th,
-    int tw, float *y, gboolean relu)
+output_tiles (const SanlConv *conv, const float *m, int o0, int o1, int oh,
+    int ow, int th, int tw, float *y, gboolean relu)
 {
   gsize plane = (gsize) conv->cout * th * tw;
 
-  for (int o = 0; o < conv->cout; o++)
+  for (int o = o0; o < o1; o++)
     for (int ty = 0; ty < th; ty++)
       for (int tx0 = 0; tx0 < tw; tx0 += LANES) {
         float mt[POINTS][LANES], half[TILE * WINDOW][LANES];
@@ -265,6 +265,35 @@ output_tiles (const SanlConv *conv, const float *m, int oh, int ow, int th,
       }
 }
 
+/* One Winograd call's buffers, shared by the ways of its transforms. */
+typedef struct
+{
+  const SanlConv *conv;
+  const float *x;
+  int h, w, th, tw;
+  float *v, *m, *strips, *y;
+  gboolean relu;
+} WinogradJob;
+
+static void
+input_way (int start, int end, int way, gpointer data)
+{
+  const WinogradJob *j = data;
+  float *strip = j->strips + (gsize) way * WINDOW * strip_width (j->tw);
+
+  input_tiles (
+      j->x, j->conv->cin, start, end, j->h, j->w, j->th, j->tw, j->v, strip);
+}
+
+static void
+output_way (int start, int end, int way, gpointer data)
+{
+  const WinogradJob *j = data;
+
+  output_tiles (
+      j->conv, j->m, start, end, j->h, j->w, j->th, j->tw, j->y, j->relu);
+}
+
 void
 sanl_winograd_forward (const SanlConv *conv, const float *x, int h, int w,
     float *y, gboolean relu, float *work)
@@ -275,8 +304,11 @@ sanl_winograd_forward (const SanlConv *conv, const float *x, int h, int w,
   float *m = work + (gsize) POINTS * conv->cin * tiles; /* (36, cout, T) */
   float *strip = m + (gsize) POINTS * conv->cout * tiles;
   gsize u_plane = (gsize) conv->cout * conv->cin;
+  WinogradJob job = { conv, x, h, w, th, tw, v, m, strip, y, relu };
 
-  input_tiles (x, conv->cin, h, w, th, tw, v, strip);
+  /* V: the channels split among the ways, each with its own strip */
+  sanl_parallel_for_sized (
+      conv->cin, (gsize) POINTS * conv->cin * tiles, input_way, &job);
 
   /* M[p] (cout, T) = U[p] (cout, cin) V[p] (cin, T) */
   for (int p = 0; p < POINTS; p++)
@@ -285,7 +317,8 @@ sanl_winograd_forward (const SanlConv *conv, const float *x, int h, int w,
         v + (gsize) p * conv->cin * tiles, tiles, 0.0f,
         m + (gsize) p * conv->cout * tiles, tiles);
 
-  output_tiles (conv, m, h, w, th, tw, y, relu);
+  sanl_parallel_for_sized (
+      conv->cout, (gsize) POINTS * conv->cout * tiles, output_way, &job);
 }
 
 /* ---------------------------------------------------------------------- */
