@@ -32,7 +32,7 @@ static NonLocalLayout
 nonlocal_layout (const SanlNonLocal *block, int h, int w)
 {
   NonLocalLayout l;
-  gsize hw = (gsize)h * w, p = (gsize)(h / 2) * (w / 2);
+  gsize hw = (gsize) h * w, p = (gsize) (h / 2) * (w / 2);
   gsize ci = block->inner, c = block->channels;
   gsize conv = sanl_conv_workspace (&block->theta, h, w);
 
@@ -64,7 +64,7 @@ scale_by_attention (float *g, const float *a, int ci, int p)
 {
   for (int c = 0; c < ci; c++)
     for (int j = 0; j < p; j++)
-      g[(gsize)c * p + j] *= a[j];
+      g[(gsize) c * p + j] *= a[j];
 }
 
 void
@@ -89,11 +89,10 @@ sanl_nonlocal_forward (const SanlNonLocal *block, float *x, int h, int w,
   /* g (C', P), scaled per position by the pooled attention a (P) */
   sanl_conv_forward (&block->g, x, h, w, full, FALSE, conv);
   sanl_max_pool (full, ci, h, w, 2, 2, 0, work + l.g);
-  if (attention)
-    {
-      sanl_max_pool (attention, 1, h, w, 2, 2, 0, work + l.a);
-      scale_by_attention (work + l.g, work + l.a, ci, p);
-    }
+  if (attention) {
+    sanl_max_pool (attention, 1, h, w, 2, 2, 0, work + l.a);
+    scale_by_attention (work + l.g, work + l.a, ci, p);
+  }
 
   /* f (HW, P) = theta^T (HW, C') phi (C', P), softmax over P */
   cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, hw, p, ci, 1.0f,
@@ -106,5 +105,5 @@ sanl_nonlocal_forward (const SanlNonLocal *block, float *x, int h, int w,
 
   /* x (C, HW) += out (y) */
   sanl_conv_forward (&block->out, full, h, w, work + l.z, FALSE, conv);
-  sanl_add (x, work + l.z, (gsize)block->channels * hw);
+  sanl_add (x, work + l.z, (gsize) block->channels * hw);
 }

@@ -17,9 +17,9 @@ G_BEGIN_DECLS
 /* Marks a hot loop's function to be built also for AVX2 and AVX-512 and
  * picked at load by the CPU it runs on; plain elsewhere. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SANL_VECTORIZE \
-  __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", \
-      "default")))
+#define SANL_VECTORIZE                                                         \
+  __attribute__ ((                                                             \
+      target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define SANL_VECTORIZE
 #endif
@@ -29,33 +29,33 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  gboolean bottleneck;          /* "block": "basic" or "bottleneck" */
+  gboolean bottleneck; /* "block": "basic" or "bottleneck" */
   int depths[4];
-  int width;                    /* stem channels; stage l has width * 2^l */
-  int channels[4];              /* output channels of stages 1..4 */
+  int width;       /* stem channels; stage l has width * 2^l */
+  int channels[4]; /* output channels of stages 1..4 */
 } SanlResNetSpec;
 
 typedef struct
 {
   char *name;
-  int input_size;               /* S; a multiple of 32, at least 64 */
+  int input_size; /* S; a multiple of 32, at least 64 */
   float mean[3];
   float std[3];
-  int n_landmarks;              /* K */
-  char **landmarks;             /* K names */
+  int n_landmarks;  /* K */
+  char **landmarks; /* K names */
   int n_classes;
   char **classes;
   SanlResNetSpec classifier;
   SanlResNetSpec backbone;
-  int fpn_channels;             /* F */
+  int fpn_channels; /* F */
   int head_channels;
   float sigma_coarse;
   float sigma_fine;
 } SanlConfig;
 
-gboolean sanl_config_parse (SanlConfig * config, const char *json,
-    const char *file, GError ** error);
-void sanl_config_clear (SanlConfig * config);
+gboolean sanl_config_parse (
+    SanlConfig *config, const char *json, const char *file, GError **error);
+void sanl_config_clear (SanlConfig *config);
 
 /* ---------------------------------------------------------------------- */
 /* Layers with their weights (BatchNorm already folded in)                 */
@@ -64,28 +64,28 @@ typedef struct
 {
   int cin;
   int cout;
-  int kernel;                   /* square kernels only */
+  int kernel; /* square kernels only */
   int stride;
   int pad;
-  float *weight;                /* (cout, cin * kernel * kernel) */
-  float *bias;                  /* (cout); zeros when the layer had none */
-  float *winograd;              /* (36, cout, cin) transformed, or NULL */
+  float *weight;   /* (cout, cin * kernel * kernel) */
+  float *bias;     /* (cout); zeros when the layer had none */
+  float *winograd; /* (36, cout, cin) transformed, or NULL */
 } SanlConv;
 
 typedef struct
 {
   int cin;
   int cout;
-  float *weight;                /* (cout, cin) */
-  float *bias;                  /* (cout) */
+  float *weight; /* (cout, cin) */
+  float *bias;   /* (cout) */
 } SanlLinear;
 
 typedef struct
 {
   SanlConv conv1;
   SanlConv conv2;
-  SanlConv conv3;               /* bottleneck only */
-  SanlConv down;                /* valid when has_down */
+  SanlConv conv3; /* bottleneck only */
+  SanlConv down;  /* valid when has_down */
   gboolean bottleneck;
   gboolean has_down;
 } SanlBlock;
@@ -93,32 +93,32 @@ typedef struct
 typedef struct
 {
   SanlResNetSpec spec;
-  SanlConv stem;                /* 7x7 stride 2, then 3x3/2 max-pool */
-  SanlBlock *blocks[4];         /* spec.depths[l] blocks in stage l */
+  SanlConv stem;        /* 7x7 stride 2, then 3x3/2 max-pool */
+  SanlBlock *blocks[4]; /* spec.depths[l] blocks in stage l */
 } SanlResNet;
 
 typedef struct
 {
-  int channels;                 /* C */
-  int inner;                    /* C / 2 (at least 1) */
-  SanlConv theta;               /* 1x1, C -> inner */
+  int channels;   /* C */
+  int inner;      /* C / 2 (at least 1) */
+  SanlConv theta; /* 1x1, C -> inner */
   SanlConv phi;
   SanlConv g;
-  SanlConv out;                 /* 1x1, inner -> C, BatchNorm folded */
+  SanlConv out; /* 1x1, inner -> C, BatchNorm folded */
 } SanlNonLocal;
 
 typedef struct
 {
-  SanlConv lateral[4];          /* 1x1, C_l -> F */
-  SanlConv smooth2;             /* 3x3, F -> F */
+  SanlConv lateral[4]; /* 1x1, C_l -> F */
+  SanlConv smooth2;    /* 3x3, F -> F */
   SanlConv smooth5;
 } SanlPyramid;
 
 typedef struct
 {
-  SanlConv conv1;               /* 3x3 conv-BN-ReLU */
-  SanlConv conv2;               /* 3x3 conv-BN-ReLU */
-  SanlConv out;                 /* 1x1 to K heatmaps */
+  SanlConv conv1; /* 3x3 conv-BN-ReLU */
+  SanlConv conv2; /* 3x3 conv-BN-ReLU */
+  SanlConv out;   /* 1x1 to K heatmaps */
 } SanlHead;
 
 struct _SanlModel
@@ -127,14 +127,14 @@ struct _SanlModel
   char *path;
   SanlConfig config;
   SanlResNet classifier;
-  SanlLinear fc;                /* classifier logits */
+  SanlLinear fc; /* classifier logits */
   SanlResNet backbone;
   SanlNonLocal nonlocal[4];
   SanlPyramid pyramid;
   SanlHead coarse;
   SanlHead fine;
   SanlLinear visibility;
-  GPtrArray *allocations;       /* every weight buffer, freed with the model */
+  GPtrArray *allocations; /* every weight buffer, freed with the model */
 };
 
 /* Output size of a convolution or pooling window along one axis. */
@@ -145,41 +145,39 @@ sanl_window_out (int in, int kernel, int stride, int pad)
 }
 
 /* im2col workspace, in floats, that sanl_conv_forward needs at (h, w). */
-gsize sanl_conv_workspace (const SanlConv * conv, int h, int w);
+gsize sanl_conv_workspace (const SanlConv *conv, int h, int w);
 
 /* y (cout, oh, ow) = conv(x (cin, h, w)) + bias, then ReLU when relu. */
-void sanl_conv_forward (const SanlConv * conv, const float *x, int h, int w,
+void sanl_conv_forward (const SanlConv *conv, const float *x, int h, int w,
     float *y, gboolean relu, float *work);
 
 /* dx (cin, h, w) = gradient of sum(dy * conv(x)) with respect to x, for
  * dy (cout, oh, ow). Needs the same workspace as the forward pass. */
-void sanl_conv_backward_data (const SanlConv * conv, const float *dy, int h,
+void sanl_conv_backward_data (const SanlConv *conv, const float *dy, int h,
     int w, float *dx, float *work);
 
 /* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions padded by 1
  * (sanl-winograd.c); sanl_conv_forward takes this path on its own when the
  * weights are transformed and the map is large enough. */
-gboolean sanl_winograd_suits (const SanlConv * conv);
+gboolean sanl_winograd_suits (const SanlConv *conv);
 /* conv->winograd = the transformed weights, kept in allocations. */
-void sanl_winograd_transform_weights (SanlConv * conv,
-    GPtrArray * allocations);
+void sanl_winograd_transform_weights (SanlConv *conv, GPtrArray *allocations);
 /* Transforms every suitable convolution of the model's forward passes. */
-void sanl_winograd_prepare_model (SanlModel * model);
-gboolean sanl_winograd_applies (const SanlConv * conv, int h, int w);
-gsize sanl_winograd_workspace (const SanlConv * conv, int h, int w);
-void sanl_winograd_forward (const SanlConv * conv, const float *x, int h,
-    int w, float *y, gboolean relu, float *work);
+void sanl_winograd_prepare_model (SanlModel *model);
+gboolean sanl_winograd_applies (const SanlConv *conv, int h, int w);
+gsize sanl_winograd_workspace (const SanlConv *conv, int h, int w);
+void sanl_winograd_forward (const SanlConv *conv, const float *x, int h, int w,
+    float *y, gboolean relu, float *work);
 
 /* y (c, oh, ow) = max over kernel x kernel windows; padding never wins. */
-void sanl_max_pool (const float *x, int c, int h, int w, int kernel,
-    int stride, int pad, float *y);
+void sanl_max_pool (const float *x, int c, int h, int w, int kernel, int stride,
+    int pad, float *y);
 
 /* y (c) = mean of each (h * w) channel of x. */
 void sanl_global_avg_pool (const float *x, int c, int hw, float *y);
 
 /* y (cout) = W x + b. */
-void sanl_linear_forward (const SanlLinear * linear, const float *x,
-    float *y);
+void sanl_linear_forward (const SanlLinear *linear, const float *x, float *y);
 
 void sanl_relu (float *x, gsize n);
 
@@ -193,12 +191,12 @@ void sanl_upsample2_add (float *y, const float *x, int c, int h, int w);
 void sanl_softmax_rows (float *x, int rows, int cols);
 
 /* Workspace, in floats, of sanl_nonlocal_forward at (h, w). */
-gsize sanl_nonlocal_workspace (const SanlNonLocal * block, int h, int w);
+gsize sanl_nonlocal_workspace (const SanlNonLocal *block, int h, int w);
 
 /* x (C, h, w) += out(sum_j softmax_j(theta_i . phi_j) a_j g_j), in place.
  * attention (h, w) in [0, 1], or NULL for a = 1 (plain non-local). */
-void sanl_nonlocal_forward (const SanlNonLocal * block, float *x, int h,
-    int w, const float *attention, float *work);
+void sanl_nonlocal_forward (const SanlNonLocal *block, float *x, int h, int w,
+    const float *attention, float *work);
 
 /* ---------------------------------------------------------------------- */
 /* Fork-join over the engine's own loops (sanl-parallel.c)                 */
@@ -222,33 +220,33 @@ void sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data);
  * (floats), else fn (0, n, 0, data) here: waking a worker costs more than
  * a small loop. */
 #define SANL_PARALLEL_MIN_FLOATS (1 << 16)
-void sanl_parallel_for_sized (int n, gsize floats, SanlParallelFunc fn,
-    gpointer data);
+void sanl_parallel_for_sized (
+    int n, gsize floats, SanlParallelFunc fn, gpointer data);
 
 /* ---------------------------------------------------------------------- */
 /* Preprocessing and decoding                                              */
 
 typedef struct
 {
-  float scale;                  /* network pixels per frame pixel */
-  float ox;                     /* left padding in network pixels */
-  float oy;                     /* top padding in network pixels */
+  float scale; /* network pixels per frame pixel */
+  float ox;    /* left padding in network pixels */
+  float oy;    /* top padding in network pixels */
 } SanlLetterbox;
 
-SanlLetterbox sanl_letterbox_geometry (const SanlRect * region, int size);
+SanlLetterbox sanl_letterbox_geometry (const SanlRect *region, int size);
 
 /* input (3, size, size): region of image letterboxed, bilinear, normalised
  * with mean and std; padding is 0 (the mean colour). */
-void sanl_preprocess (const SanlImage * image, const SanlRect * region,
-    int size, const float mean[3], const float std[3], float *input);
+void sanl_preprocess (const SanlImage *image, const SanlRect *region, int size,
+    const float mean[3], const float std[3], float *input);
 
 /* Sub-pixel peak of a (h, w) heatmap, in heatmap pixels; returns height. */
-float sanl_heatmap_peak (const float *heatmap, int h, int w, float *px,
-    float *py);
+float sanl_heatmap_peak (
+    const float *heatmap, int h, int w, float *px, float *py);
 
 /* Heatmap pixel coordinates (stride 4) to frame pixel coordinates. */
-void sanl_heatmap_to_frame (const SanlRect * region, int size, float hx,
-    float hy, float *x, float *y);
+void sanl_heatmap_to_frame (
+    const SanlRect *region, int size, float hx, float hy, float *x, float *y);
 
 G_END_DECLS
 

@@ -30,24 +30,24 @@ GQuark sanl_error_quark (void);
 
 typedef enum
 {
-  SANL_ERROR_IO,                /* a file could not be opened or read */
-  SANL_ERROR_FORMAT,            /* the file breaks a rule of safetensors */
-  SANL_ERROR_CONFIG,            /* sanl.config is missing or invalid */
-  SANL_ERROR_TENSOR,            /* a tensor is missing, extra or misshapen */
-  SANL_ERROR_ARGUMENT,          /* a caller passed an unusable value */
+  SANL_ERROR_IO,       /* a file could not be opened or read */
+  SANL_ERROR_FORMAT,   /* the file breaks a rule of safetensors */
+  SANL_ERROR_CONFIG,   /* sanl.config is missing or invalid */
+  SANL_ERROR_TENSOR,   /* a tensor is missing, extra or misshapen */
+  SANL_ERROR_ARGUMENT, /* a caller passed an unusable value */
 } SanlError;
 
 typedef enum
 {
-  SANL_PIXEL_RGB,               /* 3 bytes per pixel */
+  SANL_PIXEL_RGB, /* 3 bytes per pixel */
   SANL_PIXEL_BGR,
-  SANL_PIXEL_RGBX,              /* 4 bytes per pixel; X or A ignored */
+  SANL_PIXEL_RGBX, /* 4 bytes per pixel; X or A ignored */
   SANL_PIXEL_BGRX,
   SANL_PIXEL_XRGB,
   SANL_PIXEL_XBGR,
-  SANL_PIXEL_I420,              /* planar Y, U, V; chroma halved both ways */
-  SANL_PIXEL_NV12,              /* Y plane, interleaved UV plane */
-  SANL_PIXEL_YUY2,              /* packed Y0 U Y1 V */
+  SANL_PIXEL_I420, /* planar Y, U, V; chroma halved both ways */
+  SANL_PIXEL_NV12, /* Y plane, interleaved UV plane */
+  SANL_PIXEL_YUY2, /* packed Y0 U Y1 V */
 } SanlPixelFormat;
 
 /* A frame in memory. Plane 0 is the only plane of packed formats. YUV is
@@ -72,46 +72,46 @@ typedef struct
 
 typedef struct
 {
-  float x;                      /* frame pixels, pixel centres at integers */
+  float x; /* frame pixels, pixel centres at integers */
   float y;
-  float score;                  /* peak height times visibility, 0..1 */
-  float visibility;             /* probability that the point is visible */
-  gboolean visible;             /* visibility >= 0.5 */
+  float score;      /* peak height times visibility, 0..1 */
+  float visibility; /* probability that the point is visible */
+  gboolean visible; /* visibility >= 0.5 */
 } SanlLandmark;
 
 typedef struct
 {
   int n_landmarks;
   SanlLandmark landmarks[SANL_MAX_LANDMARKS];
-  int category;                 /* index into the class names; -1 if none */
-  float category_score;         /* softmax probability of category */
-  SanlRect region;              /* the region the network saw */
+  int category;         /* index into the class names; -1 if none */
+  float category_score; /* softmax probability of category */
+  SanlRect region;      /* the region the network saw */
 } SanlResult;
 
 typedef enum
 {
-  SANL_ATTENTION_GRADCAM,       /* Grad-CAM maps steer the SANL blocks */
-  SANL_ATTENTION_NONE,          /* plain non-local blocks; no classifier */
+  SANL_ATTENTION_GRADCAM, /* Grad-CAM maps steer the SANL blocks */
+  SANL_ATTENTION_NONE,    /* plain non-local blocks; no classifier */
 } SanlAttention;
 
 /* Raw outputs of the last run, for parity tests and visualisation. */
 typedef enum
 {
-  SANL_OUTPUT_INPUT,            /* (3, S, S) normalised network input */
-  SANL_OUTPUT_ATTENTION_1,      /* (1, S/4, S/4) */
-  SANL_OUTPUT_ATTENTION_2,      /* (1, S/8, S/8) */
-  SANL_OUTPUT_ATTENTION_3,      /* (1, S/16, S/16) */
-  SANL_OUTPUT_ATTENTION_4,      /* (1, S/32, S/32) */
-  SANL_OUTPUT_LOGITS,           /* (N_classes) */
-  SANL_OUTPUT_HEATMAPS_COARSE,  /* (K, S/4, S/4) */
-  SANL_OUTPUT_HEATMAPS_FINE,    /* (K, S/4, S/4) */
-  SANL_OUTPUT_VISIBILITY,       /* (K) after the sigmoid */
+  SANL_OUTPUT_INPUT,           /* (3, S, S) normalised network input */
+  SANL_OUTPUT_ATTENTION_1,     /* (1, S/4, S/4) */
+  SANL_OUTPUT_ATTENTION_2,     /* (1, S/8, S/8) */
+  SANL_OUTPUT_ATTENTION_3,     /* (1, S/16, S/16) */
+  SANL_OUTPUT_ATTENTION_4,     /* (1, S/32, S/32) */
+  SANL_OUTPUT_LOGITS,          /* (N_classes) */
+  SANL_OUTPUT_HEATMAPS_COARSE, /* (K, S/4, S/4) */
+  SANL_OUTPUT_HEATMAPS_FINE,   /* (K, S/4, S/4) */
+  SANL_OUTPUT_VISIBILITY,      /* (K) after the sigmoid */
   SANL_N_OUTPUTS
 } SanlOutput;
 
 typedef struct
 {
-  const float *data;            /* NULL when the last run did not make it */
+  const float *data; /* NULL when the last run did not make it */
   int n_dims;
   int shape[4];
 } SanlTensor;
@@ -134,24 +134,24 @@ typedef struct _SanlModel SanlModel;
 typedef struct _SanlSession SanlSession;
 
 /* Model */
-SanlModel *sanl_model_load (const char *path, GError ** error);
-SanlModel *sanl_model_ref (SanlModel * model);
-void sanl_model_unref (SanlModel * model);
-const char *sanl_model_get_path (const SanlModel * model);
-const char *sanl_model_get_name (const SanlModel * model);
-int sanl_model_get_input_size (const SanlModel * model);
-int sanl_model_get_n_landmarks (const SanlModel * model);
-const char *sanl_model_get_landmark_name (const SanlModel * model, int k);
-int sanl_model_get_n_classes (const SanlModel * model);
-const char *sanl_model_get_class_name (const SanlModel * model, int c);
+SanlModel *sanl_model_load (const char *path, GError **error);
+SanlModel *sanl_model_ref (SanlModel *model);
+void sanl_model_unref (SanlModel *model);
+const char *sanl_model_get_path (const SanlModel *model);
+const char *sanl_model_get_name (const SanlModel *model);
+int sanl_model_get_input_size (const SanlModel *model);
+int sanl_model_get_n_landmarks (const SanlModel *model);
+const char *sanl_model_get_landmark_name (const SanlModel *model, int k);
+int sanl_model_get_n_classes (const SanlModel *model);
+const char *sanl_model_get_class_name (const SanlModel *model, int c);
 /* Multiply-accumulates of one run with the given attention mode. */
-double sanl_model_get_macs (const SanlModel * model, SanlAttention attention);
+double sanl_model_get_macs (const SanlModel *model, SanlAttention attention);
 
 /* Session */
-SanlSession *sanl_session_new (SanlModel * model, GError ** error);
-void sanl_session_free (SanlSession * session);
-SanlModel *sanl_session_get_model (SanlSession * session);
-void sanl_session_set_attention (SanlSession * session, SanlAttention mode);
+SanlSession *sanl_session_new (SanlModel *model, GError **error);
+void sanl_session_free (SanlSession *session);
+SanlModel *sanl_session_get_model (SanlSession *session);
+void sanl_session_set_attention (SanlSession *session, SanlAttention mode);
 
 /**
  * sanl_session_reuse_attention:
@@ -170,14 +170,14 @@ void sanl_session_set_attention (SanlSession * session, SanlAttention mode);
  * The maps belong to the picture they were computed on, so reuse them
  * only for later frames of the same region of a slowly changing scene.
  */
-void sanl_session_reuse_attention (SanlSession * session, gboolean reuse);
-gboolean sanl_session_run (SanlSession * session, const SanlImage * image,
-    const SanlRect * region, SanlResult * result, GError ** error);
-gboolean sanl_session_run_input (SanlSession * session, const float *input,
-    SanlResult * result, GError ** error);
-SanlTensor sanl_session_get_output (SanlSession * session, SanlOutput which);
-const SanlTimings *sanl_session_get_timings (SanlSession * session);
-gsize sanl_session_get_arena_size (SanlSession * session);
+void sanl_session_reuse_attention (SanlSession *session, gboolean reuse);
+gboolean sanl_session_run (SanlSession *session, const SanlImage *image,
+    const SanlRect *region, SanlResult *result, GError **error);
+gboolean sanl_session_run_input (SanlSession *session, const float *input,
+    SanlResult *result, GError **error);
+SanlTensor sanl_session_get_output (SanlSession *session, SanlOutput which);
+const SanlTimings *sanl_session_get_timings (SanlSession *session);
+gsize sanl_session_get_arena_size (SanlSession *session);
 
 /* Threads used by OpenBLAS in this process (0 = its default). */
 void sanl_set_threads (int n_threads);

@@ -20,7 +20,7 @@ random_floats (GRand *rand, gsize n, double lo, double hi)
   float *v = g_new (float, n);
 
   for (gsize i = 0; i < n; i++)
-    v[i] = (float)g_rand_double_range (rand, lo, hi);
+    v[i] = (float) g_rand_double_range (rand, lo, hi);
   return v;
 }
 
@@ -32,11 +32,10 @@ assert_close (const float *got, const double *ref, gsize n)
 
   for (gsize i = 0; i < n; i++)
     scale = MAX (scale, fabs (ref[i]));
-  for (gsize i = 0; i < n; i++)
-    {
-      g_assert_true (isfinite (got[i]));
-      worst = MAX (worst, fabs (got[i] - ref[i]));
-    }
+  for (gsize i = 0; i < n; i++) {
+    g_assert_true (isfinite (got[i]));
+    worst = MAX (worst, fabs (got[i] - ref[i]));
+  }
   g_test_message ("max |error| %.3g, max |ref| %.3g", worst, scale);
   g_assert_cmpfloat (worst, <=, TOLERANCE * MAX (scale, 1e-30));
 }
@@ -65,7 +64,7 @@ random_conv (GRand *rand, const ConvShape *s)
   SanlConv conv = { s->cin, s->cout, s->kernel, s->stride, s->pad };
 
   conv.weight = random_floats (
-      rand, (gsize)s->cout * s->cin * s->kernel * s->kernel, -1.0, 1.0);
+      rand, (gsize) s->cout * s->cin * s->kernel * s->kernel, -1.0, 1.0);
   conv.bias = random_floats (rand, s->cout, -1.0, 1.0);
   return conv;
 }
@@ -95,7 +94,8 @@ out_size (int in, int kernel, int stride, int pad)
 static double
 weight_at (const SanlConv *c, int o, int i, int ky, int kx)
 {
-  return c->weight[((gsize)(o * c->cin + i) * c->kernel + ky) * c->kernel + kx];
+  return c
+      ->weight[((gsize) (o * c->cin + i) * c->kernel + ky) * c->kernel + kx];
 }
 
 /* y (cout, oh, ow) = bias + sum over taps inside x; with x in double. */
@@ -108,23 +108,21 @@ ref_conv (
 
   for (int o = 0; o < c->cout; o++)
     for (int oy = 0; oy < oh; oy++)
-      for (int ox = 0; ox < ow; ox++)
-        {
-          double sum = c->bias[o];
+      for (int ox = 0; ox < ow; ox++) {
+        double sum = c->bias[o];
 
-          for (int i = 0; i < c->cin; i++)
-            for (int ky = 0; ky < c->kernel; ky++)
-              for (int kx = 0; kx < c->kernel; kx++)
-                {
-                  int iy = oy * c->stride + ky - c->pad;
-                  int ix = ox * c->stride + kx - c->pad;
+        for (int i = 0; i < c->cin; i++)
+          for (int ky = 0; ky < c->kernel; ky++)
+            for (int kx = 0; kx < c->kernel; kx++) {
+              int iy = oy * c->stride + ky - c->pad;
+              int ix = ox * c->stride + kx - c->pad;
 
-                  if (iy < 0 || iy >= h || ix < 0 || ix >= w)
-                    continue;
-                  sum += weight_at (c, o, i, ky, kx) * x[(i * h + iy) * w + ix];
-                }
-          y[(o * oh + oy) * ow + ox] = relu && sum < 0.0 ? 0.0 : sum;
-        }
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                continue;
+              sum += weight_at (c, o, i, ky, kx) * x[(i * h + iy) * w + ix];
+            }
+        y[(o * oh + oy) * ow + ox] = relu && sum < 0.0 ? 0.0 : sum;
+      }
 }
 
 /* dx (cin, h, w), gathered per input pixel: every output position whose
@@ -138,25 +136,22 @@ ref_conv_transposed (
 
   for (int i = 0; i < c->cin; i++)
     for (int iy = 0; iy < h; iy++)
-      for (int ix = 0; ix < w; ix++)
-        {
-          double sum = 0.0;
+      for (int ix = 0; ix < w; ix++) {
+        double sum = 0.0;
 
-          for (int o = 0; o < c->cout; o++)
-            for (int ky = 0; ky < c->kernel; ky++)
-              for (int kx = 0; kx < c->kernel; kx++)
-                {
-                  int ny = iy + c->pad - ky, nx = ix + c->pad - kx;
-                  int oy = ny / c->stride, ox = nx / c->stride;
+        for (int o = 0; o < c->cout; o++)
+          for (int ky = 0; ky < c->kernel; ky++)
+            for (int kx = 0; kx < c->kernel; kx++) {
+              int ny = iy + c->pad - ky, nx = ix + c->pad - kx;
+              int oy = ny / c->stride, ox = nx / c->stride;
 
-                  if (ny < 0 || nx < 0 || ny % c->stride || nx % c->stride
-                      || oy >= oh || ox >= ow)
-                    continue;
-                  sum += weight_at (c, o, i, ky, kx)
-                         * dy[(o * oh + oy) * ow + ox];
-                }
-          dx[(i * h + iy) * w + ix] = sum;
-        }
+              if (ny < 0 || nx < 0 || ny % c->stride || nx % c->stride
+                  || oy >= oh || ox >= ow)
+                continue;
+              sum += weight_at (c, o, i, ky, kx) * dy[(o * oh + oy) * ow + ox];
+            }
+        dx[(i * h + iy) * w + ix] = sum;
+      }
 }
 
 static double *
@@ -179,7 +174,7 @@ check_conv_forward (const ConvShape *s, gboolean relu)
   SanlConv conv = random_conv (rand, s);
   int oh = out_size (s->h, s->kernel, s->stride, s->pad);
   int ow = out_size (s->w, s->kernel, s->stride, s->pad);
-  gsize nx = (gsize)s->cin * s->h * s->w, ny = (gsize)s->cout * oh * ow;
+  gsize nx = (gsize) s->cin * s->h * s->w, ny = (gsize) s->cout * oh * ow;
   float *x = random_floats (rand, nx, -1.0, 1.0);
   float *y = g_new (float, ny);
   float *work = g_new (float, sanl_conv_workspace (&conv, s->h, s->w) + 1);
@@ -230,11 +225,11 @@ test_conv_workspace_pointwise_is_zero (void)
 static float *
 run_backward (const SanlConv *conv, const ConvShape *s, const float *dy)
 {
-  float *dx = g_new (float, (gsize)s->cin * s->h * s->w);
+  float *dx = g_new (float, (gsize) s->cin * s->h * s->w);
   float *work = g_new (float, sanl_conv_workspace (conv, s->h, s->w) + 1);
 
   /* garbage in dx must not leak into the result */
-  for (gsize i = 0; i < (gsize)s->cin * s->h * s->w; i++)
+  for (gsize i = 0; i < (gsize) s->cin * s->h * s->w; i++)
     dx[i] = NAN;
   sanl_conv_backward_data (conv, dy, s->h, s->w, dx, work);
   g_free (work);
@@ -244,29 +239,28 @@ run_backward (const SanlConv *conv, const ConvShape *s, const float *dy)
 static void
 test_conv_backward_transposed (void)
 {
-  for (guint k = 0; k < G_N_ELEMENTS (conv_shapes); k++)
-    {
-      const ConvShape *s = &conv_shapes[k];
-      GRand *rand = g_rand_new_with_seed (SEED + k);
-      SanlConv conv = random_conv (rand, s);
-      int oh = out_size (s->h, s->kernel, s->stride, s->pad);
-      int ow = out_size (s->w, s->kernel, s->stride, s->pad);
-      gsize nx = (gsize)s->cin * s->h * s->w;
-      float *dy = random_floats (rand, (gsize)s->cout * oh * ow, -1.0, 1.0);
-      float *dx = run_backward (&conv, s, dy);
-      double *ref = g_new (double, nx);
+  for (guint k = 0; k < G_N_ELEMENTS (conv_shapes); k++) {
+    const ConvShape *s = &conv_shapes[k];
+    GRand *rand = g_rand_new_with_seed (SEED + k);
+    SanlConv conv = random_conv (rand, s);
+    int oh = out_size (s->h, s->kernel, s->stride, s->pad);
+    int ow = out_size (s->w, s->kernel, s->stride, s->pad);
+    gsize nx = (gsize) s->cin * s->h * s->w;
+    float *dy = random_floats (rand, (gsize) s->cout * oh * ow, -1.0, 1.0);
+    float *dx = run_backward (&conv, s, dy);
+    double *ref = g_new (double, nx);
 
-      g_test_message ("cin %d cout %d k %d s %d p %d at %dx%d", s->cin, s->cout,
-          s->kernel, s->stride, s->pad, s->h, s->w);
-      ref_conv_transposed (&conv, dy, s->h, s->w, ref);
-      assert_close (dx, ref, nx);
+    g_test_message ("cin %d cout %d k %d s %d p %d at %dx%d", s->cin, s->cout,
+        s->kernel, s->stride, s->pad, s->h, s->w);
+    ref_conv_transposed (&conv, dy, s->h, s->w, ref);
+    assert_close (dx, ref, nx);
 
-      conv_free (&conv);
-      g_free (dy);
-      g_free (dx);
-      g_free (ref);
-      g_rand_free (rand);
-    }
+    conv_free (&conv);
+    g_free (dy);
+    g_free (dx);
+    g_free (ref);
+    g_rand_free (rand);
+  }
 }
 
 /* sum (dy * conv (x)) in double */
@@ -289,49 +283,47 @@ test_conv_backward_finite_difference (void)
 {
   const double eps = 1e-3;
 
-  for (guint k = 0; k < G_N_ELEMENTS (conv_shapes); k++)
-    {
-      const ConvShape *s = &conv_shapes[k];
-      GRand *rand = g_rand_new_with_seed (SEED + 100 + k);
-      SanlConv conv = random_conv (rand, s);
-      int oh = out_size (s->h, s->kernel, s->stride, s->pad);
-      int ow = out_size (s->w, s->kernel, s->stride, s->pad);
-      gsize nx = (gsize)s->cin * s->h * s->w;
-      float *dy = random_floats (rand, (gsize)s->cout * oh * ow, -1.0, 1.0);
-      float *x = random_floats (rand, nx, -1.0, 1.0);
-      float *dx = run_backward (&conv, s, dy);
-      double *xd = to_double (x, nx);
-      double *y = g_new (double, (gsize)s->cout *oh *ow);
-      double scale = 0.0;
+  for (guint k = 0; k < G_N_ELEMENTS (conv_shapes); k++) {
+    const ConvShape *s = &conv_shapes[k];
+    GRand *rand = g_rand_new_with_seed (SEED + 100 + k);
+    SanlConv conv = random_conv (rand, s);
+    int oh = out_size (s->h, s->kernel, s->stride, s->pad);
+    int ow = out_size (s->w, s->kernel, s->stride, s->pad);
+    gsize nx = (gsize) s->cin * s->h * s->w;
+    float *dy = random_floats (rand, (gsize) s->cout * oh * ow, -1.0, 1.0);
+    float *x = random_floats (rand, nx, -1.0, 1.0);
+    float *dx = run_backward (&conv, s, dy);
+    double *xd = to_double (x, nx);
+    double *y = g_new (double, (gsize) s->cout *oh *ow);
+    double scale = 0.0;
 
-      for (gsize i = 0; i < nx; i++)
-        scale = MAX (scale, fabs (dx[i]));
+    for (gsize i = 0; i < nx; i++)
+      scale = MAX (scale, fabs (dx[i]));
 
-      /* a few random input coordinates, plus the two corners */
-      for (int t = 0; t < 8; t++)
-        {
-          gsize i = (gsize)g_rand_int_range (rand, 0, (gint32)nx);
-          double plus, minus, numeric;
+    /* a few random input coordinates, plus the two corners */
+    for (int t = 0; t < 8; t++) {
+      gsize i = (gsize) g_rand_int_range (rand, 0, (gint32) nx);
+      double plus, minus, numeric;
 
-          if (t < 2)
-            i = t == 0 ? 0 : nx - 1;
-          xd[i] = x[i] + eps;
-          plus = dot_loss (&conv, s, xd, dy, y);
-          xd[i] = x[i] - eps;
-          minus = dot_loss (&conv, s, xd, dy, y);
-          xd[i] = x[i];
-          numeric = (plus - minus) / (2.0 * eps);
-          g_assert_cmpfloat (fabs (dx[i] - numeric), <=, TOLERANCE * scale);
-        }
-
-      conv_free (&conv);
-      g_free (dy);
-      g_free (x);
-      g_free (dx);
-      g_free (xd);
-      g_free (y);
-      g_rand_free (rand);
+      if (t < 2)
+        i = t == 0 ? 0 : nx - 1;
+      xd[i] = x[i] + eps;
+      plus = dot_loss (&conv, s, xd, dy, y);
+      xd[i] = x[i] - eps;
+      minus = dot_loss (&conv, s, xd, dy, y);
+      xd[i] = x[i];
+      numeric = (plus - minus) / (2.0 * eps);
+      g_assert_cmpfloat (fabs (dx[i] - numeric), <=, TOLERANCE * scale);
     }
+
+    conv_free (&conv);
+    g_free (dy);
+    g_free (x);
+    g_free (dx);
+    g_free (xd);
+    g_free (y);
+    g_rand_free (rand);
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -346,27 +338,25 @@ ref_max_pool (
 
   for (int ch = 0; ch < c; ch++)
     for (int oy = 0; oy < oh; oy++)
-      for (int ox = 0; ox < ow; ox++)
-        {
-          gboolean any = FALSE;
-          double m = 0.0;
+      for (int ox = 0; ox < ow; ox++) {
+        gboolean any = FALSE;
+        double m = 0.0;
 
-          for (int ky = 0; ky < k; ky++)
-            for (int kx = 0; kx < k; kx++)
-              {
-                int iy = oy * s - p + ky, ix = ox * s - p + kx;
-                double v;
+        for (int ky = 0; ky < k; ky++)
+          for (int kx = 0; kx < k; kx++) {
+            int iy = oy * s - p + ky, ix = ox * s - p + kx;
+            double v;
 
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w)
-                  continue;
-                v = x[(ch * h + iy) * w + ix];
-                if (!any || v > m)
-                  m = v;
-                any = TRUE;
-              }
-          g_assert_true (any);
-          y[(ch * oh + oy) * ow + ox] = m;
-        }
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+              continue;
+            v = x[(ch * h + iy) * w + ix];
+            if (!any || v > m)
+              m = v;
+            any = TRUE;
+          }
+        g_assert_true (any);
+        y[(ch * oh + oy) * ow + ox] = m;
+      }
 }
 
 static void
@@ -374,8 +364,8 @@ check_max_pool (int c, int h, int w, int k, int s, int p, double lo, double hi)
 {
   GRand *rand = g_rand_new_with_seed (SEED);
   int oh = out_size (h, k, s, p), ow = out_size (w, k, s, p);
-  gsize ny = (gsize)c * oh * ow;
-  float *x = random_floats (rand, (gsize)c * h * w, lo, hi);
+  gsize ny = (gsize) c * oh * ow;
+  float *x = random_floats (rand, (gsize) c * h * w, lo, hi);
   float *y = g_new (float, ny);
   double *ref = g_new (double, ny);
 
@@ -425,16 +415,15 @@ test_global_avg_pool (void)
 {
   GRand *rand = g_rand_new_with_seed (SEED);
   int c = 5, hw = 7 * 5;
-  float *x = random_floats (rand, (gsize)c * hw, -1.0, 1.0);
+  float *x = random_floats (rand, (gsize) c * hw, -1.0, 1.0);
   float y[5];
   double ref[5];
 
-  for (int ch = 0; ch < c; ch++)
-    {
-      ref[ch] = 0.0;
-      for (int i = 0; i < hw; i++)
-        ref[ch] += x[ch * hw + i] / (double)hw;
-    }
+  for (int ch = 0; ch < c; ch++) {
+    ref[ch] = 0.0;
+    for (int i = 0; i < hw; i++)
+      ref[ch] += x[ch * hw + i] / (double) hw;
+  }
   sanl_global_avg_pool (x, c, hw, y);
   assert_close (y, ref, c);
 
@@ -456,12 +445,11 @@ test_linear (void)
 
   fc.weight = random_floats (rand, 5 * 13, -1.0, 1.0);
   fc.bias = random_floats (rand, 5, -1.0, 1.0);
-  for (int o = 0; o < 5; o++)
-    {
-      ref[o] = fc.bias[o];
-      for (int i = 0; i < 13; i++)
-        ref[o] += (double)fc.weight[o * 13 + i] * x[i];
-    }
+  for (int o = 0; o < 5; o++) {
+    ref[o] = fc.bias[o];
+    for (int i = 0; i < 13; i++)
+      ref[o] += (double) fc.weight[o * 13 + i] * x[i];
+  }
   sanl_linear_forward (&fc, x, y);
   assert_close (y, ref, 5);
 
@@ -499,8 +487,8 @@ test_upsample2_add (void)
 {
   GRand *rand = g_rand_new_with_seed (SEED);
   int c = 3, h = 5, w = 7;
-  gsize ny = (gsize)c * 2 * h * 2 * w;
-  float *x = random_floats (rand, (gsize)c * h * w, -1.0, 1.0);
+  gsize ny = (gsize) c * 2 * h * 2 * w;
+  float *x = random_floats (rand, (gsize) c * h * w, -1.0, 1.0);
   float *y = random_floats (rand, ny, -1.0, 1.0);
   double *ref = to_double (y, ny);
 
@@ -508,15 +496,14 @@ test_upsample2_add (void)
   for (int ch = 0; ch < c; ch++)
     for (int iy = 0; iy < h; iy++)
       for (int ix = 0; ix < w; ix++)
-        for (int d = 0; d < 4; d++)
-          {
-            int oy = 2 * iy + d / 2, ox = 2 * ix + d % 2;
+        for (int d = 0; d < 4; d++) {
+          int oy = 2 * iy + d / 2, ox = 2 * ix + d % 2;
 
-            ref[(ch * 2 * h + oy) * 2 * w + ox] += x[(ch * h + iy) * w + ix];
-          }
+          ref[(ch * 2 * h + oy) * 2 * w + ox] += x[(ch * h + iy) * w + ix];
+        }
   sanl_upsample2_add (y, x, c, h, w);
   for (gsize i = 0; i < ny; i++)
-    g_assert_cmpfloat (y[i], ==, (float)ref[i]);
+    g_assert_cmpfloat (y[i], ==, (float) ref[i]);
 
   g_free (x);
   g_free (y);
@@ -532,19 +519,18 @@ test_upsample2_add (void)
 static void
 ref_softmax_rows (const float *x, int rows, int cols, double *y)
 {
-  for (int r = 0; r < rows; r++)
-    {
-      const float *row = x + r * cols;
-      double m = row[0], sum = 0.0, lse;
+  for (int r = 0; r < rows; r++) {
+    const float *row = x + r * cols;
+    double m = row[0], sum = 0.0, lse;
 
-      for (int j = 1; j < cols; j++)
-        m = MAX (m, row[j]);
-      for (int j = 0; j < cols; j++)
-        sum += exp (row[j] - m);
-      lse = m + log (sum);
-      for (int j = 0; j < cols; j++)
-        y[r * cols + j] = exp (row[j] - lse);
-    }
+    for (int j = 1; j < cols; j++)
+      m = MAX (m, row[j]);
+    for (int j = 0; j < cols; j++)
+      sum += exp (row[j] - m);
+    lse = m + log (sum);
+    for (int j = 0; j < cols; j++)
+      y[r * cols + j] = exp (row[j] - lse);
+  }
 }
 
 static void
@@ -552,7 +538,7 @@ test_softmax_rows (void)
 {
   GRand *rand = g_rand_new_with_seed (SEED);
   int rows = 4, cols = 13;
-  gsize n = (gsize)rows * cols;
+  gsize n = (gsize) rows * cols;
   float *x = random_floats (rand, n, -3.0, 3.0);
   double ref[4 * 13];
 
@@ -648,13 +634,12 @@ ref_pool2 (const double *x, int c, int h, int w, double *y)
 
   for (int ch = 0; ch < c; ch++)
     for (int py = 0; py < ph; py++)
-      for (int px = 0; px < pw; px++)
-        {
-          const double *t = x + (ch * h + 2 * py) * w + 2 * px;
+      for (int px = 0; px < pw; px++) {
+        const double *t = x + (ch * h + 2 * py) * w + 2 * px;
 
-          y[(ch * ph + py) * pw + px]
-              = MAX (MAX (t[0], t[1]), MAX (t[w], t[w + 1]));
-        }
+        y[(ch * ph + py) * pw + px]
+            = MAX (MAX (t[0], t[1]), MAX (t[w], t[w + 1]));
+      }
 }
 
 /* The block written out position by position in double. */
@@ -663,7 +648,7 @@ ref_nonlocal (const SanlNonLocal *b, const float *x, int h, int w,
     const float *attention, double *z)
 {
   int ci = b->inner, c = b->channels, hw = h * w, p = (h / 2) * (w / 2);
-  double *xd = to_double (x, (gsize)c * hw);
+  double *xd = to_double (x, (gsize) c * hw);
   double *theta = g_new (double, ci *hw), *full = g_new (double, ci *hw);
   double *phi = g_new (double, ci *p), *g = g_new (double, ci *p);
   double *a = g_new (double, p), *f = g_new (double, p);
@@ -676,40 +661,35 @@ ref_nonlocal (const SanlNonLocal *b, const float *x, int h, int w,
   ref_pool2 (full, ci, h, w, g);
   for (int j = 0; j < p; j++)
     a[j] = 1.0;
-  if (attention)
-    {
-      double *ad = to_double (attention, hw);
+  if (attention) {
+    double *ad = to_double (attention, hw);
 
-      ref_pool2 (ad, 1, h, w, a);
-      g_free (ad);
-    }
+    ref_pool2 (ad, 1, h, w, a);
+    g_free (ad);
+  }
 
-  for (int i = 0; i < hw; i++)
-    {
-      double m = -INFINITY, sum = 0.0;
+  for (int i = 0; i < hw; i++) {
+    double m = -INFINITY, sum = 0.0;
 
-      /* f_j = softmax_j (theta_i . phi_j) */
-      for (int j = 0; j < p; j++)
-        {
-          f[j] = 0.0;
-          for (int k = 0; k < ci; k++)
-            f[j] += theta[k * hw + i] * phi[k * p + j];
-          m = MAX (m, f[j]);
-        }
-      for (int j = 0; j < p; j++)
-        {
-          f[j] = exp (f[j] - m);
-          sum += f[j];
-        }
-
-      /* y_i = sum_j f_j a_j g_j */
+    /* f_j = softmax_j (theta_i . phi_j) */
+    for (int j = 0; j < p; j++) {
+      f[j] = 0.0;
       for (int k = 0; k < ci; k++)
-        {
-          y[k * hw + i] = 0.0;
-          for (int j = 0; j < p; j++)
-            y[k * hw + i] += f[j] / sum * a[j] * g[k * p + j];
-        }
+        f[j] += theta[k * hw + i] * phi[k * p + j];
+      m = MAX (m, f[j]);
     }
+    for (int j = 0; j < p; j++) {
+      f[j] = exp (f[j] - m);
+      sum += f[j];
+    }
+
+    /* y_i = sum_j f_j a_j g_j */
+    for (int k = 0; k < ci; k++) {
+      y[k * hw + i] = 0.0;
+      for (int j = 0; j < p; j++)
+        y[k * hw + i] += f[j] / sum * a[j] * g[k * p + j];
+    }
+  }
 
   ref_conv (&b->out, y, h, w, z, FALSE);
   for (int i = 0; i < c * hw; i++)
@@ -737,7 +717,7 @@ check_nonlocal (int c, int h, int w, AttentionKind kind)
 {
   GRand *rand = g_rand_new_with_seed (SEED + c * 1000 + h * 10 + w);
   SanlNonLocal b = random_nonlocal (rand, c);
-  gsize n = (gsize)c * h * w;
+  gsize n = (gsize) c * h * w;
   float *x = random_floats (rand, n, -1.0, 1.0);
   float *att = NULL;
   gsize nwork = sanl_nonlocal_workspace (&b, h, w);
@@ -745,9 +725,9 @@ check_nonlocal (int c, int h, int w, AttentionKind kind)
   double *ref = g_new (double, n);
 
   if (kind == ATTENTION_RANDOM)
-    att = random_floats (rand, (gsize)h * w, 0.0, 1.0);
+    att = random_floats (rand, (gsize) h * w, 0.0, 1.0);
   else if (kind == ATTENTION_ZERO)
-    att = g_new0 (float, (gsize)h *w);
+    att = g_new0 (float, (gsize) h *w);
 
   /* the block must not read workspace it did not write */
   for (gsize i = 0; i < nwork; i++)
@@ -835,8 +815,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/add", test_add);
   g_test_add_func ("/layers/upsample2-add", test_upsample2_add);
   g_test_add_func ("/layers/softmax-rows", test_softmax_rows);
-  g_test_add_func (
-      "/layers/softmax-rows/relative", test_softmax_rows_relative);
+  g_test_add_func ("/layers/softmax-rows/relative", test_softmax_rows_relative);
   g_test_add_func ("/layers/softmax-rows/far-below-is-zero",
       test_softmax_rows_far_below_is_zero);
   g_test_add_func ("/layers/nonlocal/plain", test_nonlocal_plain);
