@@ -80,6 +80,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_sanl_detect_debug);
 /* A tracked region is never smaller than this fraction of the frame's
  * shorter side, so one stray point cannot shrink it to nothing. */
 #define TRACK_MIN_FRACTION 0.125
+/* About one heatmap cell (stride 4 of a 192-pixel input), as a fraction
+ * of the region's longer side. */
+#define TRACK_EDGE_FRACTION 0.02f
 
 /* Which region the stored attention maps were made for. */
 typedef enum
@@ -715,15 +718,28 @@ gst_sanl_detect_frame_to_image (GstVideoFrame *frame, SanlImage *image)
   return TRUE;
 }
 
+/* Whether a landmark lies on the edge of the region it was found in: the
+ * decoder clamps peaks in the letterbox padding there, so such a point
+ * says nothing about where the garment is. */
+static gboolean
+gst_sanl_detect_on_region_edge (
+    const GstSanlMeta *meta, const GstSanlLandmark *l)
+{
+  gfloat edge = TRACK_EDGE_FRACTION * MAX (meta->width, meta->height);
+
+  return l->x < meta->x + edge || l->x > meta->x + meta->width - edge
+         || l->y < meta->y + edge || l->y > meta->y + meta->height - edge;
+}
+
 /* The next region to look at: the box of the confident landmarks plus a
  * margin, squared (the network letterboxes to a square anyway) and kept
  * inside the frame. FALSE when too few landmarks to place it.
  *
- * FIXME: any result above the threshold is trusted, including points the
- * decoder clamped to the region's edge; when the first whole-frame result
- * misses the garment, the region follows those artefacts instead of
- * falling back to the whole frame. Needs a confidence gate (edge points
- * ignored, a mean score to start tracking). */
+ * FIXME: apart from edge points, any result above the threshold is
+ * trusted; when the first whole-frame result misses the garment, the
+ * region can follow wrong points. A mean-score gate to start tracking
+ * needs scores that separate garments from background, which the default
+ * model's do not yet. */
 static gboolean
 gst_sanl_detect_track_region (const GstSanlMeta *meta, gfloat threshold,
     gdouble margin, gint width, gint height, SanlRect *region)
@@ -735,7 +751,8 @@ gst_sanl_detect_track_region (const GstSanlMeta *meta, gfloat threshold,
   for (k = 0; k < meta->n_landmarks; k++) {
     const GstSanlLandmark *l = &meta->landmarks[k];
 
-    if (l->score < threshold || !l->visible)
+    if (l->score < threshold || !l->visible
+        || gst_sanl_detect_on_region_edge (meta, l))
       continue;
     x0 = MIN (x0, l->x);
     y0 = MIN (y0, l->y);

@@ -948,6 +948,40 @@ GST_START_TEST (test_model_in_wrong_state)
 
 GST_END_TEST;
 
+/* On a 40x400 frame the tiny model puts four of its five visible points
+ * on the frame's edge (clamped from the letterbox padding) and one inside:
+ * too few to place a region, so the next inference sees the whole frame
+ * again. Trusting the edge points would track to 0,234 40x166. */
+GST_START_TEST (test_track_ignores_edge_points)
+{
+  const gchar *src = "videotestsrc ! capsfilter caps=\"video/x-raw,"
+                     "format=RGB,width=40,height=400,framerate=30/1\"";
+  gchar *caps = sanl_check_caps (GST_VIDEO_FORMAT_RGB, 40, 400);
+  GstHarness *h = detect_harness ("", caps);
+  GstBuffer *a, *b;
+  GstSanlMeta *meta1;
+
+  gst_harness_add_src_parse (h, src, FALSE);
+  gst_harness_push_from_src (h);
+  gst_harness_push_from_src (h);
+  a = gst_harness_pull (h);
+  b = gst_harness_pull (h);
+  fail_unless_equals_int (count_visible (gst_buffer_get_sanl_meta (a)), 5);
+
+  meta1 = gst_buffer_get_sanl_meta (b);
+  fail_unless_equals_float (meta1->x, 0);
+  fail_unless_equals_float (meta1->y, 0);
+  fail_unless_equals_float (meta1->width, 40);
+  fail_unless_equals_float (meta1->height, 400);
+
+  gst_buffer_unref (a);
+  gst_buffer_unref (b);
+  gst_harness_teardown (h);
+  g_free (caps);
+}
+
+GST_END_TEST;
+
 static Suite *
 sanldetect_suite (void)
 {
@@ -969,6 +1003,7 @@ sanldetect_suite (void)
   tcase_add_test (tc, test_roi_list_warns_once_per_stream);
   tcase_add_test (tc, test_full_frame_no_roi_warning);
   tcase_add_test (tc, test_track_region);
+  tcase_add_test (tc, test_track_ignores_edge_points);
   tcase_add_test (tc, test_smoothing);
   tcase_add_test (tc, test_attach_attention);
   tcase_add_test (tc, test_qos_skips_inference);
