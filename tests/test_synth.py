@@ -5,6 +5,7 @@ Usage: test_synth.py SANL_SYNTH CASE
 
 import filecmp
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,38 @@ def test_lists_agree(synth):
                 if v != 2:
                     assert x1 - 0.01 <= x <= x2 + 0.01 and y1 - 0.01 <= y <= y2 + 0.01, (r, j)
         assert set(parts.values()) == {"train", "val"}
+
+
+def test_textures(synth):
+    """--textures is deterministic too, changes the pictures but not the labels, and a
+    picture it cannot decode is named and skipped."""
+    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+    with tempfile.TemporaryDirectory() as tmp:
+        pics = os.path.join(tmp, "pics")
+        os.makedirs(pics)
+        for name in ("garment.png", "garment.jpg"):
+            shutil.copy(os.path.join(fixtures, name), pics)
+        a, b, plain = (os.path.join(tmp, n) for n in ("a", "b", "plain"))
+        for out in (a, b):
+            subprocess.run([synth, "--out", out, "--count", "8", "--seed", "4",
+                            "--textures", pics], check=True)
+        render(synth, plain, 4, count=8)
+        names = sorted(os.listdir(os.path.join(a, "img")))
+        match, mismatch, errors = filecmp.cmpfiles(
+            a, b, ["list_landmarks.txt"] + [f"img/{n}" for n in names], shallow=False)
+        assert not mismatch and not errors, (mismatch, errors)
+        assert filecmp.cmp(os.path.join(a, "list_landmarks.txt"),
+                           os.path.join(plain, "list_landmarks.txt"), shallow=False)
+        assert any(not filecmp.cmp(os.path.join(a, "img", n), os.path.join(plain, "img", n),
+                                   shallow=False) for n in names)
+
+        with open(os.path.join(pics, "broken.jpg"), "wb") as f:
+            f.write(b"\xff\xd8\xff\xe0 not a picture")
+        done = subprocess.run([synth, "--out", os.path.join(tmp, "c"), "--count", "8",
+                               "--seed", "4", "--textures", pics],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "skipping texture" in done.stderr and "broken.jpg" in done.stderr, done.stderr
 
 
 if __name__ == "__main__":

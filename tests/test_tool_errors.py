@@ -80,7 +80,7 @@ def have_torch():
 
 def case_synth_options():
     synth = tool("sanl-synth")
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as empty:
         return check_all([
             ([synth, "--out", out, "--count", "-5"], 2, "--count must be 0 or more, not -5"),
             ([synth, "--out", out, "--size", "abc"], 2,
@@ -93,6 +93,8 @@ def case_synth_options():
              "--frames must be 1 or more, not 0"),
             ([synth, "--count", "1"], 2, "--out DIR is required"),
             ([synth, "--out", out, "stray"], 2, 'unexpected argument "stray"'),
+            ([synth, "--out", out, "--textures", empty], 2,
+             f"no JPEG or PNG pictures in {empty}"),
         ])
 
 

@@ -31,6 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sanl-image.h"
+
 /* ------------------------------------------------------------------------ */
 /* Random numbers: splitmix64, so a seed means the same thing everywhere */
 
@@ -320,6 +322,169 @@ build_trousers (Garment *g, double waist, double length, double crotch,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Photo textures: patches of real pictures fill garments and backgrounds,
+ * so the network meets photographic cloth and clutter, not only flat
+ * colour. */
+
+/* Mixed into a picture's seed to start its texture generator. */
+#define TEXTURE_STREAM 0x7e47a5e5c0ffee11ULL
+
+typedef struct
+{
+  GPtrArray *paths; /* sorted, so a seed picks the same pictures */
+  Rng rng;          /* every choice about textures, apart from the scene's own
+                     * generator, so that textures change no landmark */
+} Textures;
+
+static gboolean
+is_picture (const char *name)
+{
+  g_autofree char *lower = g_ascii_strdown (name, -1);
+  return g_str_has_suffix (lower, ".jpg") || g_str_has_suffix (lower, ".jpeg")
+         || g_str_has_suffix (lower, ".png");
+}
+
+/* JPEG and PNG files in dir and in its sub-folders, depth levels deep. */
+static void
+collect_pictures (GPtrArray *paths, const char *dir, int depth)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (!d)
+    return;
+  while ((name = g_dir_read_name (d))) {
+    char *path = g_build_filename (dir, name, NULL);
+    if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+      if (depth > 0)
+        collect_pictures (paths, path, depth - 1);
+      g_free (path);
+    } else if (is_picture (name)) {
+      g_ptr_array_add (paths, path);
+    } else {
+      g_free (path);
+    }
+  }
+  g_dir_close (d);
+}
+
+static int
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* FALSE, with a message, when dir holds no picture. */
+static gboolean
+textures_open (Textures *t, const char *dir)
+{
+  t->paths = g_ptr_array_new_with_free_func (g_free);
+  collect_pictures (t->paths, dir, 2);
+  g_ptr_array_sort (t->paths, compare_paths);
+  if (t->paths->len == 0) {
+    g_printerr ("sanl-synth: no JPEG or PNG pictures in %s\n", dir);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Byte offsets of red, green and blue in one pixel of a loaded picture. */
+static int
+channel_offsets (SanlPixelFormat format, int *bpp, int *ro, int *go, int *bo)
+{
+  switch (format) {
+    case SANL_PIXEL_RGB:
+      *bpp = 3, *ro = 0, *go = 1, *bo = 2;
+      return TRUE;
+    case SANL_PIXEL_RGBX:
+      *bpp = 4, *ro = 0, *go = 1, *bo = 2;
+      return TRUE;
+    case SANL_PIXEL_BGRX:
+      *bpp = 4, *ro = 2, *go = 1, *bo = 0;
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+/* A square patch from the middle of a random picture (where a clothing
+ * photo shows cloth), as a Cairo surface; NULL, with a message on
+ * stderr, when the picture cannot be read (the garment is drawn without). */
+static cairo_surface_t *
+texture_patch (Textures *t, double middle)
+{
+  Rng *r = &t->rng;
+  const char *path;
+  SanlImage image;
+  GError *error = NULL;
+  guint8 *pixels;
+  cairo_surface_t *surface;
+  unsigned char *dst;
+  int bpp, ro, go, bo, side, x0, y0, x, y, stride;
+
+  if (!t->paths)
+    return NULL;
+  path = g_ptr_array_index (t->paths, pick (r, (int) t->paths->len));
+  pixels = sanl_image_load (path, &image, &error);
+  if (!pixels) {
+    g_printerr ("sanl-synth: skipping texture: %s\n", error->message);
+    g_error_free (error);
+    return NULL;
+  }
+  if (!channel_offsets (image.format, &bpp, &ro, &go, &bo)) {
+    g_free (pixels);
+    return NULL;
+  }
+  side = MAX (8, (int) (MIN (image.width, image.height) * uni (r, 0.15, 0.4)));
+  side = MIN (side, MIN (image.width, image.height));
+  x0 = (int) ((image.width - side) * uni (r, 0.5 - middle, 0.5 + middle));
+  y0 = (int) ((image.height - side) * uni (r, 0.5 - middle, 0.5 + middle));
+  surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, side, side);
+  dst = cairo_image_surface_get_data (surface);
+  stride = cairo_image_surface_get_stride (surface);
+  for (y = 0; y < side; y++)
+    for (x = 0; x < side; x++) {
+      const guint8 *s
+          = image.data[0] + (gsize) (y0 + y) * image.stride[0] + (x0 + x) * bpp;
+      guint32 *d = (guint32 *) (dst + (gsize) y * stride) + x;
+      *d = ((guint32) s[ro] << 16) | ((guint32) s[go] << 8) | s[bo];
+    }
+  cairo_surface_mark_dirty (surface);
+  g_free (pixels);
+  return surface;
+}
+
+/* Sets the patch as cr's source, repeated by reflection, rotated, one patch
+ * spanning span pixels; FALSE when there is no patch. */
+static gboolean
+set_texture_source (
+    cairo_t *cr, Textures *t, double cx, double cy, double span, double middle)
+{
+  Rng *r = &t->rng;
+  cairo_surface_t *patch = texture_patch (t, middle);
+  cairo_pattern_t *pattern;
+  cairo_matrix_t m;
+  double side;
+
+  if (!patch)
+    return FALSE;
+  side = cairo_image_surface_get_width (patch);
+  pattern = cairo_pattern_create_for_surface (patch);
+  cairo_pattern_set_extend (pattern, CAIRO_EXTEND_REFLECT);
+  cairo_pattern_set_filter (pattern, CAIRO_FILTER_BILINEAR);
+  /* pattern space = user space through m: patch pixels per user pixel */
+  cairo_matrix_init_translate (&m, side / 2, side / 2);
+  cairo_matrix_scale (&m, side / MAX (span, 1.0), side / MAX (span, 1.0));
+  cairo_matrix_rotate (&m, uni (r, -G_PI, G_PI));
+  cairo_matrix_translate (&m, -cx, -cy);
+  cairo_pattern_set_matrix (pattern, &m);
+  cairo_set_source (cr, pattern);
+  cairo_pattern_destroy (pattern);
+  cairo_surface_destroy (patch);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Drawing */
 
 typedef struct
@@ -402,7 +567,8 @@ bounds (const Garment *g, const Affine *m, double *x0, double *y0, double *x1,
 }
 
 static void
-draw_garment (cairo_t *cr, Rng *r, const Garment *g, const Affine *m)
+draw_garment (
+    cairo_t *cr, Rng *r, Textures *t, const Garment *g, const Affine *m)
 {
   Rgb base = random_colour (r);
   double x0, y0, x1, y1, unit = hypot (m->a, m->c);
@@ -416,6 +582,14 @@ draw_garment (cairo_t *cr, Rng *r, const Garment *g, const Affine *m)
   cairo_set_source_rgb (cr, base.r, base.g, base.b);
   cairo_fill (cr);
   draw_pattern (cr, r, x0, y0, x1, y1, unit);
+  if (t->paths && uni (&t->rng, 0, 1) < 0.5
+      && set_texture_source (cr, t, (x0 + x1) / 2, (y0 + y1) / 2,
+          unit * uni (&t->rng, 0.6, 3.0), 0.12)) {
+    /* photographic cloth over the pattern, sometimes tinted */
+    cairo_paint (cr);
+    cairo_set_source_rgba (cr, base.r, base.g, base.b, uni (&t->rng, 0, 0.5));
+    cairo_paint (cr);
+  }
 
   /* folds: a few soft darker curves */
   folds = pick (r, 5);
@@ -455,7 +629,7 @@ draw_garment (cairo_t *cr, Rng *r, const Garment *g, const Affine *m)
 }
 
 static void
-draw_background (cairo_t *cr, Rng *r, int w, int h)
+draw_background (cairo_t *cr, Rng *r, Textures *t, int w, int h)
 {
   Rgb a = random_colour (r), b = random_colour (r);
   cairo_pattern_t *grad = cairo_pattern_create_linear (0, 0, uni (r, 0, w), h);
@@ -467,6 +641,13 @@ draw_background (cairo_t *cr, Rng *r, int w, int h)
   cairo_paint (cr);
   cairo_pattern_destroy (grad);
 
+  /* a photographic wall, blurred by its magnification */
+  if (t->paths && uni (&t->rng, 0, 1) < 0.3
+      && set_texture_source (
+          cr, t, w / 2.0, h / 2.0, MAX (w, h) * uni (&t->rng, 0.5, 2.0), 0.3)) {
+    cairo_paint_with_alpha (cr, uni (&t->rng, 0.5, 1.0));
+  }
+
   /* clutter: furniture-like blocks and a floor line */
   for (i = 0; i < n; i++) {
     Rgb c = random_colour (r);
@@ -477,9 +658,37 @@ draw_background (cairo_t *cr, Rng *r, int w, int h)
   }
   if (uni (r, 0, 1) < 0.5) {
     Rgb c = random_colour (r);
-    cairo_set_source_rgb (cr, c.r, c.g, c.b);
-    cairo_rectangle (cr, 0, h * uni (r, 0.6, 0.95), w, h);
+    double y = h * uni (r, 0.6, 0.95);
+    cairo_pattern_t *floor = cairo_pattern_create_linear (0, y, 0, h);
+    cairo_pattern_add_color_stop_rgb (floor, 0, c.r, c.g, c.b);
+    cairo_pattern_add_color_stop_rgb (
+        floor, 1, c.r * 0.7, c.g * 0.7, c.b * 0.7);
+    cairo_set_source (cr, floor);
+    cairo_rectangle (cr, 0, y, w, h);
     cairo_fill (cr);
+    cairo_pattern_destroy (floor);
+  }
+
+  /* scaffolding, shelves, door and window frames: thin dark bars */
+  if (uni (r, 0, 1) < 0.4) {
+    int bars = 2 + pick (r, 8);
+    double width = MIN (w, h) * uni (r, 0.005, 0.025);
+    Rgb c = random_colour (r);
+    cairo_set_source_rgba (
+        cr, c.r * 0.4, c.g * 0.4, c.b * 0.4, uni (r, 0.6, 1.0));
+    cairo_set_line_width (cr, width);
+    for (i = 0; i < bars; i++) {
+      if (uni (r, 0, 1) < 0.6) {
+        double x = uni (r, 0, w);
+        cairo_move_to (cr, x, uni (r, 0, 0.3) * h);
+        cairo_line_to (cr, x + uni (r, -0.03, 0.03) * w, uni (r, 0.6, 1) * h);
+      } else {
+        double y = uni (r, 0, h), x = uni (r, -0.2, 0.7) * w;
+        cairo_move_to (cr, x, y);
+        cairo_line_to (cr, x + uni (r, 0.1, 0.6) * w, y);
+      }
+    }
+    cairo_stroke (cr);
   }
 }
 
@@ -493,6 +702,17 @@ limb (cairo_t *cr, Pt a, Pt b, double width)
   cairo_stroke (cr);
 }
 
+/* A limb in colour c with a soft highlight along it, so it reads as round. */
+static void
+shaded_limb (cairo_t *cr, Rgb c, Pt a, Pt b, double width)
+{
+  cairo_set_source_rgb (cr, c.r, c.g, c.b);
+  limb (cr, a, b, width);
+  cairo_set_source_rgba (cr, 1, 1, 1, 0.12);
+  limb (cr, pt (a.x - width * 0.12, a.y), pt (b.x - width * 0.12, b.y),
+      width * 0.4);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Scenes: a figure wearing a top and a bottom, or one garment laid flat */
 
@@ -502,13 +722,29 @@ typedef struct
   Affine m;
 } Placed;
 
-/* A standing figure: top of the head at y0, height hgt, centre cx. squat
- * (0..1) bends the knees and lowers the body. */
+/* A round-capped segment drawn over the garments (a forearm in front of
+ * the body): landmarks under it are occluded. */
 typedef struct
 {
-  double cx, y0, hgt, arm_l, arm_r, leg_l, leg_r, squat, lean;
-  Rgb skin;
+  Pt a, b;
+  double width;
+} Segment;
+
+/* A standing figure: top of the head at y0, height hgt, centre cx. squat
+ * (0..1) bends the knees and lowers the body; bend_l, bend_r turn the
+ * forearms in and up, in front of the body past about 1.2 radians. */
+typedef struct
+{
+  double cx, y0, hgt, arm_l, arm_r, bend_l, bend_r, leg_l, leg_r, squat, lean;
+  double hair_len;  /* below 0.3 short, else down towards the shoulders */
+  gboolean legwear; /* leggings or tights over the legs */
+  Rgb skin, hair, legs, shoes;
 } Figure;
+
+typedef struct
+{
+  Pt shoulder[2], elbow[2], hand[2], hip[2], knee[2], foot[2];
+} Joints;
 
 static double
 figure_unit (const Figure *f)
@@ -516,45 +752,132 @@ figure_unit (const Figure *f)
   return f->hgt * 0.12; /* shoulder half-width in pixels */
 }
 
+/* Joint positions; index 0 is the image's left. */
+static Joints
+figure_joints (const Figure *f)
+{
+  double u = figure_unit (f), drop = f->squat * f->hgt * 0.18;
+  double upper = f->hgt * 0.19, fore = f->hgt * 0.17, thigh = f->hgt * 0.25;
+  double knee_out = f->squat * thigh * 0.6;
+  double arm[2] = { f->arm_l, f->arm_r }, bend[2] = { f->bend_l, f->bend_r };
+  double leg[2] = { f->leg_l, f->leg_r };
+  Joints j;
+  int i;
+
+  for (i = 0; i < 2; i++) {
+    double side = i == 0 ? -1.0 : 1.0;
+    Pt up = limb_dir (arm[i], side), down = limb_dir (arm[i] - bend[i], side);
+    j.shoulder[i] = pt (f->cx + side * u, f->y0 + f->hgt * 0.18 + drop);
+    j.elbow[i]
+        = pt (j.shoulder[i].x + up.x * upper, j.shoulder[i].y + up.y * upper);
+    j.hand[i] = pt (j.elbow[i].x + down.x * fore, j.elbow[i].y + down.y * fore);
+    j.hip[i] = pt (f->cx + side * u * 0.5, f->y0 + f->hgt * 0.52 + drop);
+    j.knee[i] = pt (j.hip[i].x + side * (knee_out + thigh * sin (leg[i])),
+        j.hip[i].y + thigh * sqrt (1 - f->squat * 0.5));
+    j.foot[i]
+        = pt (j.hip[i].x + side * thigh * sin (leg[i]) * 1.5, f->y0 + f->hgt);
+  }
+  return j;
+}
+
+/* Forearms that cross in front of the body, drawn again over the garments;
+ * returns how many (0..2) went to front. */
+static int
+front_forearms (const Figure *f, Segment *front)
+{
+  Joints j = figure_joints (f);
+  double bend[2] = { f->bend_l, f->bend_r };
+  int i, n = 0;
+
+  for (i = 0; i < 2; i++)
+    if (bend[i] > 1.2)
+      front[n++] = (Segment){ j.elbow[i], j.hand[i], figure_unit (f) * 0.3 };
+  return n;
+}
+
+static void
+draw_forearms (cairo_t *cr, const Figure *f, const Segment *front, int n)
+{
+  int i;
+  for (i = 0; i < n; i++) {
+    shaded_limb (cr, f->skin, front[i].a, front[i].b, front[i].width);
+    cairo_new_sub_path (cr);
+    cairo_arc (
+        cr, front[i].b.x, front[i].b.y, front[i].width * 0.75, 0, 2 * G_PI);
+    cairo_fill (cr);
+  }
+}
+
 static void
 draw_figure (cairo_t *cr, const Figure *f)
 {
   double u = figure_unit (f), drop = f->squat * f->hgt * 0.18;
-  Pt shoulder_l = pt (f->cx - u, f->y0 + f->hgt * 0.18 + drop);
-  Pt shoulder_r = pt (f->cx + u, shoulder_l.y);
-  Pt hip_l = pt (f->cx - u * 0.5, f->y0 + f->hgt * 0.52 + drop);
-  Pt hip_r = pt (f->cx + u * 0.5, hip_l.y);
-  Pt dl = limb_dir (f->arm_l, -1), dr = limb_dir (f->arm_r, 1);
-  double arm = f->hgt * 0.37, thigh = f->hgt * 0.25;
-  double knee_out = f->squat * thigh * 0.6;
-  Pt knee_l = pt (hip_l.x - knee_out - thigh * sin (f->leg_l),
-      hip_l.y + thigh * sqrt (1 - f->squat * 0.5));
-  Pt knee_r = pt (hip_r.x + knee_out + thigh * sin (f->leg_r), knee_l.y);
-  Pt foot_l = pt (hip_l.x - thigh * sin (f->leg_l) * 1.5, f->y0 + f->hgt);
-  Pt foot_r = pt (hip_r.x + thigh * sin (f->leg_r) * 1.5, foot_l.y);
+  double head_r = f->hgt * 0.065, head_y = f->y0 + head_r + drop;
+  Joints j = figure_joints (f);
+  Rgb legs = f->legwear ? f->legs : f->skin;
+  int i;
 
-  cairo_set_source_rgb (cr, f->skin.r, f->skin.g, f->skin.b);
-  limb (cr, shoulder_l,
-      pt (shoulder_l.x + dl.x * arm, shoulder_l.y + dl.y * arm), u * 0.35);
-  limb (cr, shoulder_r,
-      pt (shoulder_r.x + dr.x * arm, shoulder_r.y + dr.y * arm), u * 0.35);
-  limb (cr, hip_l, knee_l, u * 0.5);
-  limb (cr, knee_l, foot_l, u * 0.42);
-  limb (cr, hip_r, knee_r, u * 0.5);
-  limb (cr, knee_r, foot_r, u * 0.42);
+  /* hair that falls behind the neck and shoulders */
+  if (f->hair_len > 0.3) {
+    cairo_set_source_rgb (cr, f->hair.r, f->hair.g, f->hair.b);
+    cairo_rectangle (cr, f->cx - head_r * 1.1, head_y, head_r * 2.2,
+        head_r * 2.5 * f->hair_len);
+    cairo_fill (cr);
+  }
+  for (i = 0; i < 2; i++) {
+    shaded_limb (cr, f->skin, j.shoulder[i], j.elbow[i], u * 0.36);
+    shaded_limb (cr, f->skin, j.elbow[i], j.hand[i], u * 0.3);
+    cairo_new_sub_path (cr);
+    cairo_arc (cr, j.hand[i].x, j.hand[i].y, u * 0.22, 0, 2 * G_PI);
+    cairo_fill (cr);
+    shaded_limb (cr, legs, j.hip[i], j.knee[i], u * 0.5);
+    shaded_limb (cr, legs, j.knee[i], j.foot[i], u * 0.42);
+    /* a shoe, pointing a little outwards */
+    cairo_set_source_rgb (cr, f->shoes.r, f->shoes.g, f->shoes.b);
+    cairo_save (cr);
+    cairo_translate (
+        cr, j.foot[i].x + (i == 0 ? -1 : 1) * u * 0.15, j.foot[i].y - u * 0.05);
+    cairo_scale (cr, u * 0.38, u * 0.18);
+    cairo_arc (cr, 0, 0, 1, 0, 2 * G_PI);
+    cairo_restore (cr);
+    cairo_fill (cr);
+  }
   /* torso, neck, head */
-  cairo_move_to (cr, shoulder_l.x, shoulder_l.y);
-  cairo_line_to (cr, shoulder_r.x, shoulder_r.y);
-  cairo_line_to (cr, hip_r.x + u * 0.3, hip_r.y);
-  cairo_line_to (cr, hip_l.x - u * 0.3, hip_l.y);
+  cairo_set_source_rgb (cr, f->skin.r, f->skin.g, f->skin.b);
+  cairo_move_to (cr, j.shoulder[0].x, j.shoulder[0].y);
+  cairo_line_to (cr, j.shoulder[1].x, j.shoulder[1].y);
+  cairo_line_to (cr, j.hip[1].x + u * 0.3, j.hip[1].y);
+  cairo_line_to (cr, j.hip[0].x - u * 0.3, j.hip[0].y);
   cairo_close_path (cr);
   cairo_fill (cr);
-  limb (cr, pt (f->cx, shoulder_l.y), pt (f->cx, f->y0 + f->hgt * 0.1 + drop),
-      u * 0.4);
-  cairo_new_sub_path (cr);
-  cairo_arc (
-      cr, f->cx, f->y0 + f->hgt * 0.065 + drop, f->hgt * 0.065, 0, 2 * G_PI);
+  limb (cr, pt (f->cx, j.shoulder[0].y),
+      pt (f->cx, f->y0 + f->hgt * 0.1 + drop), u * 0.4);
+  cairo_save (cr);
+  cairo_translate (cr, f->cx, head_y);
+  cairo_scale (cr, head_r * 0.85, head_r);
+  cairo_arc (cr, 0, 0, 1, 0, 2 * G_PI);
+  cairo_restore (cr);
   cairo_fill (cr);
+  /* hair on top of the head, eyes and a mouth */
+  cairo_set_source_rgb (cr, f->hair.r, f->hair.g, f->hair.b);
+  cairo_save (cr);
+  cairo_translate (cr, f->cx, head_y);
+  cairo_scale (cr, head_r * 0.92, head_r * 1.05);
+  cairo_arc (cr, 0, 0, 1, G_PI * 1.0, G_PI * 2.0);
+  cairo_restore (cr);
+  cairo_fill (cr);
+  cairo_set_source_rgba (cr, 0.1, 0.07, 0.05, 0.8);
+  for (i = -1; i <= 1; i += 2) {
+    cairo_new_sub_path (cr);
+    cairo_arc (cr, f->cx + i * head_r * 0.35, head_y + head_r * 0.1,
+        head_r * 0.09, 0, 2 * G_PI);
+  }
+  cairo_fill (cr);
+  cairo_set_source_rgba (cr, 0.5, 0.15, 0.15, 0.6);
+  cairo_set_line_width (cr, head_r * 0.08);
+  cairo_move_to (cr, f->cx - head_r * 0.25, head_y + head_r * 0.55);
+  cairo_line_to (cr, f->cx + head_r * 0.25, head_y + head_r * 0.55);
+  cairo_stroke (cr);
 }
 
 /* Place a top on the figure's shoulders. */
@@ -596,21 +919,50 @@ dress_bottom (Rng *r, const Figure *f, Placed *p, GarmentKind kind)
       u, f->lean * 0.5, f->cx, f->y0 + f->hgt * 0.47 + drop, FALSE);
 }
 
+static Rgb
+random_skin (Rng *r)
+{
+  Rgb c;
+  c.r = uni (r, 0.3, 0.95);
+  c.g = c.r * uni (r, 0.68, 0.85);
+  c.b = c.r * uni (r, 0.5, 0.75);
+  return c;
+}
+
 static void
 random_figure (Rng *r, Figure *f, int w, int h)
 {
-  f->hgt = h * uni (r, 0.55, 0.95);
-  f->y0 = uni (r, 0.0, h - f->hgt);
+  double dark = uni (r, 0.02, 0.45);
+
+  /* from a small figure in the scene to one cut at the picture's edges */
+  f->hgt = h * uni (r, 0.55, 1.05);
+  f->y0 = uni (r, MIN (0.0, h - f->hgt), MAX (0.0, h - f->hgt));
   f->cx = uni (r, 0.25, 0.75) * w;
   f->arm_l = uni (r, 0.08, 0.9);
   f->arm_r = uni (r, 0.08, 0.9);
+  f->bend_l = f->bend_r = 0.0;
+  if (uni (r, 0, 1) < 0.35) {
+    /* hands together in front of the chest */
+    f->arm_l = uni (r, 0.05, 0.45);
+    f->arm_r = uni (r, 0.05, 0.45);
+    f->bend_l = uni (r, 1.6, 2.8);
+    f->bend_r = uni (r, 1.6, 2.8);
+  } else if (uni (r, 0, 1) < 0.5) {
+    f->bend_l = uni (r, 0, 0.8);
+    f->bend_r = uni (r, 0, 0.8);
+  }
   f->leg_l = uni (r, 0.0, 0.2);
   f->leg_r = uni (r, 0.0, 0.2);
-  f->squat = uni (r, 0, 1) < 0.3 ? uni (r, 0, 0.8) : 0.0;
+  f->squat = uni (r, 0, 1) < 0.35 ? uni (r, 0, 0.8) : 0.0;
   f->lean = uni (r, -0.08, 0.08);
-  f->skin.r = uni (r, 0.35, 0.95);
-  f->skin.g = f->skin.r * uni (r, 0.7, 0.85);
-  f->skin.b = f->skin.r * uni (r, 0.5, 0.75);
+  f->skin = random_skin (r);
+  f->hair = (Rgb){ dark, dark * uni (r, 0.6, 0.9), dark * uni (r, 0.4, 0.8) };
+  f->hair_len = uni (r, 0, 1);
+  f->legwear = uni (r, 0, 1) < 0.5;
+  f->legs = random_colour (r);
+  if (uni (r, 0, 1) < 0.6)
+    f->legs = (Rgb){ dark * 0.3, dark * 0.3, dark * 0.3 };
+  f->shoes = random_colour (r);
 }
 
 /* One garment laid flat or hanging, filling much of the picture. */
@@ -669,11 +1021,24 @@ covers (const Placed *p, Pt q)
   return in;
 }
 
+/* Whether q lies under a round-capped segment. */
+static gboolean
+under_segment (const Segment *s, Pt q)
+{
+  double dx = s->b.x - s->a.x, dy = s->b.y - s->a.y;
+  double len2 = dx * dx + dy * dy;
+  double t = len2 > 0 ? ((q.x - s->a.x) * dx + (q.y - s->a.y) * dy) / len2 : 0;
+  t = CLAMP (t, 0.0, 1.0);
+  return hypot (q.x - (s->a.x + t * dx), q.y - (s->a.y + t * dy))
+         <= s->width / 2;
+}
+
 /* One row per garment; landmarks under the garment drawn over it
- * (over, may be NULL) are occluded, those outside the picture cut off. */
+ * (over, may be NULL) or under one of the n_front segments drawn over
+ * everything are occluded, those outside the picture cut off. */
 static void
 lists_add (Lists *l, const char *name, const Placed *p, const Placed *over,
-    int w, int h, const char *split)
+    const Segment *front, int n_front, int w, int h, const char *split)
 {
   int type = kind_type[p->g.kind], k;
   double x0, y0, x1, y1;
@@ -686,6 +1051,9 @@ lists_add (Lists *l, const char *name, const Placed *p, const Placed *over,
       continue;
     q = apply (&p->m, p->g.mark[k]);
     vis = over && covers (over, q) ? 1 : 0;
+    for (int i = 0; i < n_front; i++)
+      if (under_segment (&front[i], q))
+        vis = 1;
     q.x -= 0.5;
     q.y -= 0.5;
     if (q.x < 0 || q.y < 0 || q.x > w - 1 || q.y > h - 1)
@@ -768,36 +1136,43 @@ write_png (cairo_surface_t *surface, const char *path)
 /* One training picture: a dressed figure (two labelled garments, one image
  * file per garment) or a flat garment. */
 static gboolean
-render_one (const char *dir, Lists *l, guint64 seed, int index, int w, int h,
-    gboolean val)
+render_one (const char *dir, Lists *l, Textures *t, guint64 seed, int index,
+    int w, int h, gboolean val)
 {
   Rng r = { seed * 1000003ULL + (guint64) index };
   cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
   cairo_t *cr = cairo_create (s);
   const char *split = val ? "val" : "train";
   Placed placed[2];
-  int n = 0, i;
+  Segment front[2];
+  int n = 0, n_front = 0, i;
   gboolean ok = TRUE;
 
-  draw_background (cr, &r, w, h);
-  if (uni (&r, 0, 1) < 0.55) {
+  t->rng = (Rng){ r.s ^ TEXTURE_STREAM };
+  draw_background (cr, &r, t, w, h);
+  if (uni (&r, 0, 1) < 0.65) {
     Figure f;
     GarmentKind top, bottom;
     random_figure (&r, &f, w, h);
-    draw_figure (cr, &f);
     top = (GarmentKind) pick (&r, 4);
+    /* long sleeves follow a straight arm */
+    if (top == G_LONGSLEEVE || top == G_JACKET)
+      f.bend_l = f.bend_r = 0.0;
+    draw_figure (cr, &f);
     bottom = uni (&r, 0, 1) < 0.5 ? G_SKIRT : G_TROUSERS;
     if (top != G_DRESS) {
       dress_bottom (&r, &f, &placed[n], bottom);
-      draw_garment (cr, &r, &placed[n].g, &placed[n].m);
+      draw_garment (cr, &r, t, &placed[n].g, &placed[n].m);
       n++;
     }
     dress_top (&r, &f, &placed[n], top);
-    draw_garment (cr, &r, &placed[n].g, &placed[n].m);
+    draw_garment (cr, &r, t, &placed[n].g, &placed[n].m);
     n++;
+    n_front = front_forearms (&f, front);
+    draw_forearms (cr, &f, front, n_front);
   } else {
     lay_flat (&r, &placed[0], w, h);
-    draw_garment (cr, &r, &placed[0].g, &placed[0].m);
+    draw_garment (cr, &r, t, &placed[0].g, &placed[0].m);
     n = 1;
   }
   cairo_destroy (cr);
@@ -809,8 +1184,8 @@ render_one (const char *dir, Lists *l, guint64 seed, int index, int w, int h,
     char *path = g_build_filename (dir, name, NULL);
     ok = write_png (s, path);
     if (ok)
-      lists_add (
-          l, name, &placed[i], i + 1 < n ? &placed[i + 1] : NULL, w, h, split);
+      lists_add (l, name, &placed[i], i + 1 < n ? &placed[i + 1] : NULL, front,
+          n_front, w, h, split);
     g_free (path);
     g_free (name);
   }
@@ -820,29 +1195,31 @@ render_one (const char *dir, Lists *l, guint64 seed, int index, int w, int h,
 
 /* One frame of the demo clip: a figure in a tee and a skirt squatting. */
 static gboolean
-render_frame (const char *dir, Lists *l, guint64 seed, int frame, int n_frames,
-    int w, int h)
+render_frame (const char *dir, Lists *l, Textures *t, guint64 seed, int frame,
+    int n_frames, int w, int h)
 {
   Rng scene = { seed }, r;
   cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
   cairo_t *cr = cairo_create (s);
-  double t = (double) frame / MAX (n_frames - 1, 1);
-  double phase = sin (2 * G_PI * 2 * t);
+  double when = (double) frame / MAX (n_frames - 1, 1);
+  double phase = sin (2 * G_PI * 2 * when);
   Figure f;
   Placed top, skirt;
   char *name, *path;
   gboolean ok;
   int i;
 
-  /* the same background every frame: replay the scene's generator */
-  draw_background (cr, &scene, w, h);
+  /* the same background and cloth every frame: replay the generators */
+  t->rng = (Rng){ scene.s ^ TEXTURE_STREAM };
+  draw_background (cr, &scene, t, w, h);
   random_figure (&scene, &f, w, h);
   f.hgt = h * 0.85;
   f.y0 = h * 0.08;
-  f.cx = w * (0.5 + 0.1 * sin (2 * G_PI * t));
-  f.squat = 0.5 * (1 - cos (2 * G_PI * 2 * t)) * 0.6;
+  f.cx = w * (0.5 + 0.1 * sin (2 * G_PI * when));
+  f.squat = 0.5 * (1 - cos (2 * G_PI * 2 * when)) * 0.6;
   f.arm_l = 0.3 + 0.4 * MAX (phase, 0);
   f.arm_r = 0.3 + 0.4 * MAX (phase, 0);
+  f.bend_l = f.bend_r = 0.0;
   f.leg_l = f.leg_r = 0.08;
   f.lean = 0.0;
   draw_figure (cr, &f);
@@ -850,9 +1227,9 @@ render_frame (const char *dir, Lists *l, guint64 seed, int frame, int n_frames,
   /* the same garments every frame */
   r = scene;
   dress_bottom (&r, &f, &skirt, G_SKIRT);
-  draw_garment (cr, &r, &skirt.g, &skirt.m);
+  draw_garment (cr, &r, t, &skirt.g, &skirt.m);
   dress_top (&r, &f, &top, G_TEE);
-  draw_garment (cr, &r, &top.g, &top.m);
+  draw_garment (cr, &r, t, &top.g, &top.m);
   cairo_destroy (cr);
 
   /* the frame for the clip, and a hard link per garment for the lists */
@@ -868,9 +1245,9 @@ render_frame (const char *dir, Lists *l, guint64 seed, int frame, int n_frames,
     if (!ok)
       g_printerr ("sanl-synth: %s: %s\n", link_path, g_strerror (errno));
     else if (i == 0)
-      lists_add (l, label, &top, NULL, w, h, "test");
+      lists_add (l, label, &top, NULL, NULL, 0, w, h, "test");
     else
-      lists_add (l, label, &skirt, &top, w, h, "test");
+      lists_add (l, label, &skirt, &top, NULL, 0, w, h, "test");
     g_free (link_path);
     g_free (label);
   }
@@ -946,7 +1323,7 @@ check_options (int argc, char **argv, const char *out, int count,
 int
 main (int argc, char **argv)
 {
-  char *out = NULL, *size = NULL;
+  char *out = NULL, *size = NULL, *textures_dir = NULL;
   int count = 100, frames = 65, val_every = 5, i, w = 0, h = 0;
   gint64 seed = 1;
   gboolean video = FALSE, ok = TRUE;
@@ -961,7 +1338,12 @@ main (int argc, char **argv)
     { "video", 0, 0, G_OPTION_ARG_NONE, &video,
         "Render the demo clip as frame_NNNN.png", NULL },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames of the clip", "N" },
+    { "textures", 0, 0, G_OPTION_ARG_FILENAME, &textures_dir,
+        "Also fill garments and walls with patches of the JPEG and PNG "
+        "pictures in DIR and two levels of its sub-folders",
+        "DIR" },
     { NULL } };
+  Textures textures = { NULL };
   GOptionContext *ctx;
   GError *error = NULL;
   Lists l;
@@ -985,6 +1367,8 @@ main (int argc, char **argv)
   l = (Lists){ g_string_new (NULL), g_string_new (NULL), g_string_new (NULL),
     0 };
 
+  if (textures_dir && !textures_open (&textures, textures_dir))
+    return 2;
   img_dir = g_build_filename (out, "img", NULL);
   if (g_mkdir_with_parents (img_dir, 0755) != 0) {
     g_printerr ("sanl-synth: %s: %s\n", img_dir, g_strerror (errno));
@@ -992,18 +1376,28 @@ main (int argc, char **argv)
   }
   if (video) {
     for (i = 0; i < frames && ok; i++)
-      ok = render_frame (
-          out, &l, (guint64) seed, i, frames, w ? w : 480, h ? h : 640);
+      ok = render_frame (out, &l, &textures, (guint64) seed, i, frames,
+          w ? w : 480, h ? h : 640);
   } else {
     Rng sizes = { (guint64) seed ^ 0x5eedULL };
     for (i = 0; i < count && ok; i++) {
       int pw = w ? w : 256 + 32 * pick (&sizes, 9);
       int ph = h ? h : 256 + 32 * pick (&sizes, 9);
-      ok = render_one (
-          out, &l, (guint64) seed, i, pw, ph, i % val_every == val_every - 1);
+      /* a third are video frames, upright or lying (16:9) */
+      if (!w && pick (&sizes, 3) == 0) {
+        if (pick (&sizes, 2) == 0)
+          ph = pw * 16 / 9;
+        else
+          pw = ph * 16 / 9;
+      }
+      ok = render_one (out, &l, &textures, (guint64) seed, i, pw, ph,
+          i % val_every == val_every - 1);
     }
   }
   ok = ok && lists_write (&l, out);
+  if (textures.paths)
+    g_ptr_array_unref (textures.paths);
+  g_free (textures_dir);
   g_free (img_dir);
   g_free (out);
   g_free (size);
