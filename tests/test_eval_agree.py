@@ -2,7 +2,8 @@
 
 Renders a small synthetic set with sanl-synth, evaluates a seeded random
 model on it with both, and requires every per-landmark NE and the final NE
-to agree to 1e-4. Usage: test_eval_agree.py SANL_SYNTH SANL_EVAL MODEL
+to agree to 1e-4, once on the labelled boxes and once (--whole) on whole
+pictures. Usage: test_eval_agree.py SANL_SYNTH SANL_EVAL MODEL
 """
 
 import os
@@ -34,13 +35,18 @@ def table(text):
 
 def main():
     synth, sanl_eval, model = sys.argv[1:4]
+    for extra in ([], ["--whole"]):
+        compare(synth, sanl_eval, model, extra)
+
+
+def compare(synth, sanl_eval, model, extra):
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([synth, "--out", tmp, "--count", "15", "--seed", "11", "--val-every",
                         "1"], check=True)
-        c_out = subprocess.run([sanl_eval, "--model", model, "--data", tmp, "--split", "val"],
-                               check=True, capture_output=True, text=True).stdout
+        c_out = subprocess.run([sanl_eval, "--model", model, "--data", tmp, "--split", "val"]
+                               + extra, check=True, capture_output=True, text=True).stdout
         py_out = subprocess.run([sys.executable, os.path.join(root, "sanl/torch/eval.py"),
-                                 "--model", model, "--data", tmp, "--split", "val"],
+                                 "--model", model, "--data", tmp, "--split", "val"] + extra,
                                 check=True, capture_output=True, text=True).stdout
     c_rows, c_ne = table(c_out)
     py_rows, py_ne = table(py_out)

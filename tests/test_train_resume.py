@@ -1,7 +1,9 @@
 """train.py checkpoints, resumes where it stopped and exports a loadable model.
 
 Trains the tiny config for two one-step epochs on a rendered set, in two
-runs (the second with --resume), then exports the best checkpoint.
+runs (the second with --resume), then exports the best checkpoint. Then
+fine-tunes that file with --init at learning rate 0: every parameter must
+come out as it went in, and --whole-val must score the whole pictures.
 Usage: test_train_resume.py SANL_SYNTH
 """
 
@@ -49,6 +51,17 @@ def main():
                 ref = best["model"][name].float()
                 err = float((tensor - ref.half().float()).abs().max())
                 assert err == 0.0, f"{name}: {err}"
+
+        again = os.path.join(tmp, "again.safetensors")
+        tune = [a if a != out else os.path.join(tmp, "tune") for a in train]
+        log = subprocess.run(tune + ["--epochs", "1", "--init", model, "--lr", "0",
+                                     "--synth", data, "--whole-val", "--export", again],
+                             check=True, capture_output=True, text=True).stdout
+        assert f"every tensor from {model}" in log, log
+        assert "val synth whole: NE" in log, log
+        tuned = dict(E.load_net(again).named_parameters())
+        for name, param in net.named_parameters():
+            assert torch.equal(param, tuned[name]), name
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@
  * mean over the landmarks that occur. Prints a per-landmark table and, as
  * its last line, "NE 0.xxxx".
  *
+ * --whole analyses each whole picture instead, as sanldetect does before it
+ * has a garment to track; errors are still divided by the box's sides.
+ *
  * --model defaults to $SANL_MODEL when that is set and not empty.
  *
  * Layouts (--layout):
@@ -331,7 +334,8 @@ meter_print (const Meter *m, SanlModel *model)
 }
 
 static gboolean
-evaluate (SanlSession *session, GPtrArray *records, Meter *m, GError **error)
+evaluate (SanlSession *session, GPtrArray *records, gboolean whole, Meter *m,
+    GError **error)
 {
   guint i;
 
@@ -346,6 +350,8 @@ evaluate (SanlSession *session, GPtrArray *records, Meter *m, GError **error)
 
     if (!pixels)
       return FALSE;
+    if (whole)
+      region = (SanlRect){ 0, 0, image.width, image.height };
     ok = sanl_session_run (session, &image, &region, &res, error);
     g_free (pixels);
     if (!ok)
@@ -409,6 +415,7 @@ main (int argc, char **argv)
   char *model_path = NULL, *data = NULL, *split = NULL, *layout = NULL;
   char *attention = NULL;
   int threads = 1;
+  gboolean whole = FALSE;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_path,
                                  "Model file (default: $SANL_MODEL)", "FILE" },
@@ -421,6 +428,8 @@ main (int argc, char **argv)
         "gradcam (default) or none", "MODE" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
         "BLAS threads (0: OpenBLAS's default)", "N" },
+    { "whole", 'w', 0, G_OPTION_ARG_NONE, &whole,
+        "Analyse whole pictures, not the labelled boxes", NULL },
     { NULL } };
   GOptionContext *ctx;
   GError *error = NULL;
@@ -481,7 +490,7 @@ main (int argc, char **argv)
     sanl_session_set_attention (session, SANL_ATTENTION_NONE);
 
   memset (&meter, 0, sizeof (meter));
-  if (!evaluate (session, records, &meter, &error))
+  if (!evaluate (session, records, whole, &meter, &error))
     goto out;
   meter_print (&meter, model);
   status = 0;

@@ -68,13 +68,22 @@ class NEMeter:
         return "\n".join(lines)
 
 
-def evaluate(net, records, attention=True, images=None, progress=None):
-    """NEMeter over records; images may map a path to a preloaded image."""
+def evaluate(net, records, attention=True, images=None, progress=None, whole=False):
+    """NEMeter over records; images may map a path to a preloaded image.
+
+    whole=True analyses each whole picture instead of its ground-truth box
+    (as sanldetect does before it tracks); errors are still divided by the
+    box's width and height.
+    """
     meter = NEMeter(len(net.config["landmarks"]))
     net.eval()
     for i, rec in enumerate(records):
         img = images[rec["path"]] if images is not None else D.load_rgb(rec["path"])
-        marks = predict(net, img, D.gt_region(rec["box"]), attention)
+        if whole:
+            region = (0.0, 0.0, float(img.shape[1]), float(img.shape[0]))
+        else:
+            region = D.gt_region(rec["box"])
+        marks = predict(net, img, region, attention)
         meter.add(marks, rec)
         if progress:
             progress(i + 1, len(records))
@@ -108,13 +117,15 @@ def main():
     ap.add_argument("--layout", default="fld", choices=["fld", "deepfashion", "coco"])
     ap.add_argument("--attention", default="gradcam", choices=["gradcam", "none"])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--whole", action="store_true",
+                    help="analyse whole pictures, not the labelled boxes")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     net = load_net(args.model).float().eval()
     records = D.read_landmarks(args.data, args.split, args.layout)
     if not records:
         sys.exit(f"{args.data}: no images in split {args.split}")
-    meter = evaluate(net, records, attention=args.attention == "gradcam")
+    meter = evaluate(net, records, attention=args.attention == "gradcam", whole=args.whole)
     print(meter.table(net.config["landmarks"]))
 
 

@@ -157,8 +157,9 @@ def classifier_sample(img, size, cfg, rng, train):
                   rot=math.radians(rng.uniform(-10, 10)), flip=rng.random() < 0.5)
 
 
-def landmark_region(rec_box, frame_wh, rng):
-    """A training crop: the garment box plus a jittered margin, or a wide view.
+def landmark_region(rec_box, frame_wh, rng, whole=0.15, wide=0.20):
+    """A training crop: the whole picture (share whole), a wide view (share
+    wide), else the garment box plus a jittered margin.
 
     Wide views put the garment at a fifth to a half of the region's longer
     side (the whole frame when it is that wide), as the element sees
@@ -168,9 +169,9 @@ def landmark_region(rec_box, frame_wh, rng):
     bw, bh = x2 - x1, y2 - y1
     fw, fh = frame_wh
     u = rng.random()
-    if u < 0.15:
+    if u < whole:
         return (0.0, 0.0, float(fw), float(fh))
-    if u < 0.35:
+    if u < whole + wide:
         side = max(bw, bh) * math.exp(rng.uniform(math.log(2.0), math.log(5.0)))
         cx = x1 + bw / 2 + rng.uniform(-0.5, 0.5) * (side - bw)
         cy = y1 + bh / 2 + rng.uniform(-0.5, 0.5) * (side - bh)
@@ -183,8 +184,9 @@ def landmark_region(rec_box, frame_wh, rng):
     return (cx - w * z / 2, cy - h * z / 2, w * z, h * z)
 
 
-def landmark_sample(item, cfg, rng, train):
-    """(input, coarse target, fine target, visibility target) of one record."""
+def landmark_sample(item, cfg, rng, train, views=(0.15, 0.20)):
+    """(input, coarse target, fine target, visibility target) of one record;
+    views: the shares of whole-picture and wide training crops."""
     img, rec = item["image"].float(), item["rec"]
     size = cfg["input_size"]
     f = item["factor"]
@@ -193,7 +195,7 @@ def landmark_sample(item, cfg, rng, train):
     vis = rec["vis"]
     _, h, w = img.shape
     if train:
-        region = landmark_region(box, (w, h), rng)
+        region = landmark_region(box, (w, h), rng, *views)
         rot = math.radians(rng.uniform(-20, 20)) if rng.random() < 0.7 else 0.0
         flip = rng.random() < 0.5
         img = colour_jitter(img, rng)
@@ -320,6 +322,13 @@ def load_landmark_items(records, max_side, d, label):
 
 def build_net(args, cfg):
     net = SanlNet(cfg)
+    if args.init:
+        import infer
+        start = infer.load_model(args.init)
+        if start.config != cfg:
+            raise SystemExit(f"{args.init}: its sanl.config differs from --config {args.config}")
+        net.load_state_dict(start.state_dict())
+        print(f"every tensor from {args.init}")
     if args.classifier:
         ck = torch.load(args.classifier, map_location="cpu")
         net.classifier.load_state_dict(ck["model"])
@@ -402,7 +411,11 @@ def train_landmarks(args, d):
         synth += D.read_fld(root, "train")
         val = D.read_fld(root, "val")[:args.synth_val]
         if val:
-            val_sets.append((os.path.basename(root.rstrip("/")), val, False))
+            name = os.path.basename(root.rstrip("/"))
+            val_sets.append((name, val, False))
+            if args.whole_val:
+                # whole pictures, counted in the best-checkpoint NE
+                val_sets.append((name + " whole", val, True))
     if args.limit:
         real, synth = real[:args.limit], synth[:args.limit]
         val_sets = [(n, v[:args.limit], c) for n, v, c in val_sets]
@@ -439,7 +452,9 @@ def train_landmarks(args, d):
                 if not orders[p]:
                     orders[p] = list(range(len(pools[p])))
                     rng.shuffle(orders[p])
-                batch.append(landmark_sample(pools[p][orders[p].pop()], cfg, rng, True))
+                views = (args.whole_views[p], args.wide_views[p])
+                batch.append(landmark_sample(pools[p][orders[p].pop()], cfg, rng, True,
+                                             views))
             x, coarse, fine, vis = (torch.stack(t).to(d.device) for t in zip(*batch))
             maps, _ = gradcam(cam, x)
             out = model(x, maps)
@@ -457,7 +472,7 @@ def train_landmarks(args, d):
             for p in net.classifier.parameters():
                 p.requires_grad_(True)
             for name, val, counts in val_sets:
-                meter = E.evaluate(net, val, images=val_images)
+                meter = E.evaluate(net, val, images=val_images, whole=name.endswith(" whole"))
                 if counts:
                     nes.append(meter.ne())
                 log(d, f"  val {name}: NE {meter.ne():.4f} " +
@@ -512,6 +527,18 @@ def parse_args(argv=None):
                     help="weight of the FineNet MSE (default: (sigma_coarse / sigma_fine)^2)")
     ap.add_argument("--classifier", help="classifier checkpoint (landmarks stage)")
     ap.add_argument("--backbone-init", help="backbone-shaped classifier checkpoint")
+    ap.add_argument("--init", help="start every weight (classifier included) from this model "
+                    "file, to fine-tune a deployed model; its config must be --config's")
+    ap.add_argument("--whole-views", type=float, nargs=2, default=[0.15, 0.15],
+                    metavar=("REAL", "SYNTH"),
+                    help="share of landmark crops that are the whole picture, per pool")
+    ap.add_argument("--wide-views", type=float, nargs=2, default=[0.20, 0.20],
+                    metavar=("REAL", "SYNTH"),
+                    help="share of landmark crops where the garment is a fifth to a half "
+                    "of the view, per pool")
+    ap.add_argument("--whole-val", action="store_true",
+                    help="also score the synthetic val pictures whole and count that NE "
+                    "when picking the best checkpoint")
     ap.add_argument("--out", required=True, help="checkpoint folder")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--steps", type=int, default=0, help="steps per epoch (0: one pass)")
