@@ -5,7 +5,7 @@
 # ../shared/data); checkpoints go to WORK_DIR (default build-train-default,
 # which git ignores). Each stage resumes from its last checkpoint when run
 # again. Needs build/ (for sanl-synth) and /usr/bin/python3 with torch.
-# About 80 minutes on 2 cores.
+# About 2 hours on 2 cores.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,4 +32,17 @@ $train --stage landmarks --classifier "$work/cls/classifier-best.pt" \
   --backbone-init "$work/cls/backbone-best.pt" \
   --fld "$data/robot-fld" --fld "$data/clothing-fld" --synth "$work/synth" \
   --out "$work/lm" --epochs 40 --steps 60 --batch 16 --lr 2e-3 --resume \
+  --export "$work/landmarks.safetensors"
+
+# Worn garments in whole frames: people dressed in photo-textured cloth,
+# and a fine-tuning run that sees far more whole pictures and wide views
+# of them. The best checkpoint counts whole synthetic pictures too.
+[ -f "$work/synth-worn/list_landmarks.txt" ] ||
+  "$top/build/sanl/tools/sanl-synth" --out "$work/synth-worn" --count 2400 \
+    --seed 11 --textures "$data/clothing-small/train"
+$train --stage landmarks --init "$work/landmarks.safetensors" \
+  --fld "$data/robot-fld" --fld "$data/clothing-fld" \
+  --synth "$work/synth-worn" --synth-fraction 0.5 \
+  --whole-views 0.15 0.35 --wide-views 0.2 0.3 --whole-val \
+  --out "$work/worn" --epochs 24 --steps 60 --batch 16 --lr 1e-3 --resume \
   --export "$top/sanl/models/default.safetensors"

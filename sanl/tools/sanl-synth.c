@@ -7,9 +7,17 @@
  * val). Each garment (tee, long sleeve, jacket, dress, skirt, trousers) is
  * a polygon built from random shape parameters whose landmarks are vertices
  * or midpoints of the outline, so the labels are exact under the affine map
- * that places it. Garments are worn by a simple figure (a top and a bottom
- * per figure, each labelled under its own image name) or laid flat. The
- * same seed gives the same images.
+ * that places it. Garments are worn by a drawn person (a top and a bottom
+ * per person, each labelled under its own image name; forearms crossing in
+ * front of the body occlude what they cover) or laid flat. The same seed
+ * gives the same images.
+ *
+ *   sanl-synth --out DIR --count 2400 --seed 11 --textures PHOTOS
+ *
+ * also fills about half the garments, and some walls, with patches of the
+ * JPEG and PNG pictures under PHOTOS (for example a folder-per-class
+ * clothing set), so that cloth looks photographic. Textures change the
+ * pixels only: the same seed gives the same landmarks with or without.
  *
  *   sanl-synth --video --out DIR --frames 65 --size 480x640 --seed 1
  *
