@@ -90,6 +90,40 @@ def test_target_peak_round_trip():
     assert float(hidden.abs().max()) == 0.0  # occluded points draw no target
 
 
+def test_shared_pictures():
+    """Of garments labelled on one picture (same bytes), only the first upper-body one keeps
+    whole and wide views; a secondary garment samples exactly as a box-only primary does."""
+    import random
+    from PIL import Image
+    import train as T
+    with tempfile.TemporaryDirectory() as tmp:
+        rng = np.random.default_rng(3)
+        pixels = rng.integers(0, 255, (40, 30, 3), dtype=np.uint8)
+        paths = {n: os.path.join(tmp, n) for n in ("pair_skirt.png", "pair_tee.png", "own.png")}
+        Image.fromarray(pixels).save(paths["pair_skirt.png"])
+        Image.fromarray(pixels).save(paths["pair_tee.png"])
+        Image.fromarray(pixels[::-1].copy()).save(paths["own.png"])
+        points = np.zeros((8, 2), np.float32)
+        points[4:] = [[8, 10], [20, 10], [8, 30], [20, 30]]
+        items = []
+        for name, ctype in (("pair_skirt.png", 2), ("pair_tee.png", 1), ("own.png", 2)):
+            rec = {"path": paths[name], "box": [5.0, 8.0, 24.0, 33.0], "points": points,
+                   "vis": np.array([3, 3, 3, 3, 0, 0, 0, 0]), "split": "train", "type": ctype}
+            items.append({"image": torch.from_numpy(pixels.transpose(2, 0, 1).copy()),
+                          "factor": 1.0, "rec": rec})
+        T.mark_shared_pictures(items)
+    assert [it["secondary"] for it in items] == [True, False, False]
+
+    cfg = make_config("tiny")
+    secondary = T.landmark_sample(items[0], cfg, random.Random(5), True, (1.0, 0.0))
+    box_only = dict(items[0], secondary=False)
+    expected = T.landmark_sample(box_only, cfg, random.Random(5), True, (0.0, 0.0))
+    whole = T.landmark_sample(box_only, cfg, random.Random(5), True, (1.0, 0.0))
+    for a, b in zip(secondary, expected):
+        assert torch.equal(a, b)
+    assert not torch.equal(whole[0], expected[0])
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ output redirection; pass `--redirects 1 --tee 1` to it.
 """
 
 import argparse
+import hashlib
 import math
 import os
 import random
@@ -188,6 +189,8 @@ def landmark_sample(item, cfg, rng, train, views=(0.15, 0.20)):
     """(input, coarse target, fine target, visibility target) of one record;
     views: the shares of whole-picture and wide training crops."""
     img, rec = item["image"].float(), item["rec"]
+    if item.get("secondary"):
+        views = (0.0, 0.0)
     size = cfg["input_size"]
     f = item["factor"]
     box = [(v + 0.5) * f - 0.5 for v in rec["box"]]
@@ -317,7 +320,30 @@ def load_landmark_items(records, max_side, d, label):
         img, f = D.load_scaled(rec["path"], max_side)
         items.append({"image": D.to_tensor(img).to(torch.uint8), "factor": f, "rec": rec})
         prog.update(i + 1)
+    mark_shared_pictures(items)
     return items
+
+
+def mark_shared_pictures(items):
+    """Flag all but one garment of each picture labelled for several.
+
+    A person in a top and trousers is two records of one picture. Seen
+    whole, that picture would be asked for the top's landmarks in one
+    sample and the trousers' in the next, and the network would learn their
+    average. So only the first upper-body or full-body garment of a picture
+    (else its first garment) keeps whole and wide views; the others
+    ("secondary") are trained on their own box crops. Pictures count as the
+    same when their files hold the same bytes.
+    """
+    groups = {}
+    for item in items:
+        with open(item["rec"]["path"], "rb") as f:
+            digest = hashlib.sha1(f.read()).hexdigest()
+        groups.setdefault(digest, []).append(item)
+    for group in groups.values():
+        primary = next((it for it in group if it["rec"]["type"] in (1, 3)), group[0])
+        for item in group:
+            item["secondary"] = item is not primary
 
 
 def build_net(args, cfg):
