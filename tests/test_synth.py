@@ -90,6 +90,16 @@ def test_textures(synth):
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert "skipping texture" in done.stderr and "broken.jpg" in done.stderr, done.stderr
+        assert done.stderr.count("broken.jpg") == 1, done.stderr  # then never picked again
+
+        bad = os.path.join(tmp, "bad")
+        os.makedirs(bad)
+        shutil.copy(os.path.join(pics, "broken.jpg"), bad)
+        done = subprocess.run([synth, "--out", os.path.join(tmp, "d"), "--count", "8",
+                               "--seed", "4", "--textures", bad],
+                              capture_output=True, text=True)
+        assert done.returncode == 1, done.stderr
+        assert f"not one picture in {bad} could be read" in done.stderr, done.stderr
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ this checkout and its build/).
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,6 +96,9 @@ def case_synth_options():
             ([synth, "--out", out, "stray"], 2, 'unexpected argument "stray"'),
             ([synth, "--out", out, "--textures", empty], 2,
              f"no JPEG or PNG pictures in {empty}"),
+            ([synth, "--out", out, "--textures", IMAGE], 2,
+             f'--textures "{IMAGE}" is not a folder'),
+            ([synth, "--out", out, "--textures", ""], 2, '--textures "" is not a folder'),
         ])
 
 
@@ -132,6 +136,74 @@ def case_eval_options():
         (base + ["--threads", "-1"], 2, "to 256, not -1"),
         (base + ["stray"], 2, 'unexpected argument "stray"'),
     ])
+
+
+def write_one_garment(folder, box):
+    """An FLD folder of one val picture (the 64x48 fixture garment, copied) with box."""
+    os.makedirs(os.path.join(folder, "img"), exist_ok=True)
+    shutil.copy(IMAGE, os.path.join(folder, "img", "g.png"))
+    row = "img/g.png 1 1" + " 0 10 10" * 6
+    lists = {"list_landmarks.txt": row, "list_bbox.txt": "img/g.png " + box,
+             "list_eval_partition.txt": "img/g.png val"}
+    for name, line in lists.items():
+        with open(os.path.join(folder, name), "w") as f:
+            f.write(f"1\nheader\n{line}\n")
+
+
+def case_eval_bad_boxes():
+    """sanl-eval and eval.py refuse a box without area, with --whole too, and a box off
+    the picture, in one line naming the picture; eval.py names a missing picture."""
+    ev = tool("sanl-eval")
+    twin = [sys.executable, os.path.join(SOURCE_ROOT, "sanl", "torch", "eval.py")]
+    width, height = png_size(IMAGE)
+    with tempfile.TemporaryDirectory() as tmp:
+        flat, away, gone = (os.path.join(tmp, n) for n in ("flat", "away", "gone"))
+        write_one_garment(flat, "5 5 30 5")
+        write_one_garment(away, "5000 5000 5100 5100")
+        write_one_garment(gone, "5 5 30 30")
+        os.remove(os.path.join(gone, "img", "g.png"))
+        cases = []
+        for cmd in ([ev], twin) if have_torch() else ([ev],):
+            for extra in ([], ["--whole"]):
+                cases.append((cmd + ["--model", MODEL, "--data", flat] + extra, 1,
+                              "img/g.png: box 5,5 - 30,5 has no area"))
+            cases.append((cmd + ["--model", MODEL, "--data", away, "--whole"], 1,
+                          f"img/g.png: box 5000,5000 - 5100,5100 lies outside the "
+                          f"{width}x{height} picture"))
+        if have_torch():
+            cases.append((twin + ["--model", MODEL, "--data", gone], 1, "img/g.png"))
+        return check_all(cases)
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def case_train_options():
+    """train.py refuses crop shares outside 0..1 or adding up past 1, and an --init file
+    it cannot read, in one line."""
+    if not have_torch():
+        return SKIP
+    train = [sys.executable, os.path.join(SOURCE_ROOT, "sanl", "torch", "train.py"), "--stage",
+             "landmarks", "--out", "/nonexistent/run"]
+    with tempfile.TemporaryDirectory() as tmp:
+        short = os.path.join(tmp, "short.safetensors")
+        with open(short, "wb") as f:
+            f.write(b"\x10\x00")
+        return check_all([
+            (train + ["--whole-views", "nan", "0"], 2,
+             "--whole-views values must be from 0 to 1, not nan"),
+            (train + ["--wide-views", "0", "1.5"], 2,
+             "--wide-views values must be from 0 to 1, not 1.5"),
+            (train + ["--whole-views", "0.8", "0.1", "--wide-views", "0.3", "0"], 2,
+             "add up to 1.1 for the real pool; at most 1"),
+            (train + ["--synth-fraction", "-1"], 2, "--synth-fraction must be from 0 to 1"),
+            (train + ["--init", os.path.join(tmp, "none.safetensors")], 1,
+             "--init: [Errno 2] No such file or directory"),
+            (train + ["--init", short], 1, "too short for a safetensors header"),
+        ])
 
 
 def case_infer_options():

@@ -333,6 +333,27 @@ meter_print (const Meter *m, SanlModel *model)
   printf ("NE %.4f\n", n ? total / n : NAN);
 }
 
+/* A labelled box must have an area and overlap its picture: NE divides by
+ * its sides, and a box off the picture scores pixels that are not there. */
+static gboolean
+check_box (const Record *r, int width, int height, GError **error)
+{
+  const float *b = r->box;
+
+  if (!(b[2] > b[0] && b[3] > b[1])) {
+    g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
+        "%s: box %g,%g - %g,%g has no area", r->path, b[0], b[1], b[2], b[3]);
+    return FALSE;
+  }
+  if (b[2] < 0 || b[3] < 0 || b[0] > width - 1 || b[1] > height - 1) {
+    g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
+        "%s: box %g,%g - %g,%g lies outside the %dx%d picture", r->path, b[0],
+        b[1], b[2], b[3], width, height);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 evaluate (SanlSession *session, GPtrArray *records, gboolean whole, Meter *m,
     GError **error)
@@ -350,6 +371,10 @@ evaluate (SanlSession *session, GPtrArray *records, gboolean whole, Meter *m,
 
     if (!pixels)
       return FALSE;
+    if (!check_box (r, image.width, image.height, error)) {
+      g_free (pixels);
+      return FALSE;
+    }
     if (whole)
       region = (SanlRect){ 0, 0, image.width, image.height };
     ok = sanl_session_run (session, &image, &region, &res, error);

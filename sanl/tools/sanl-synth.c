@@ -342,6 +342,8 @@ typedef struct
   GPtrArray *paths; /* sorted, so a seed picks the same pictures */
   Rng rng;          /* every choice about textures, apart from the scene's own
                      * generator, so that textures change no landmark */
+  const char *dir;
+  gboolean failed; /* not one of its pictures could be read */
 } Textures;
 
 static gboolean
@@ -386,7 +388,12 @@ compare_paths (gconstpointer a, gconstpointer b)
 static gboolean
 textures_open (Textures *t, const char *dir)
 {
+  t->dir = dir;
   t->paths = g_ptr_array_new_with_free_func (g_free);
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+    g_printerr ("sanl-synth: --textures \"%s\" is not a folder\n", dir);
+    return FALSE;
+  }
   collect_pictures (t->paths, dir, 2);
   g_ptr_array_sort (t->paths, compare_paths);
   if (t->paths->len == 0) {
@@ -428,19 +435,27 @@ texture_patch (Textures *t, double middle)
   guint8 *pixels;
   cairo_surface_t *surface;
   unsigned char *dst;
-  int bpp, ro, go, bo, side, x0, y0, x, y, stride;
+  int bpp, ro, go, bo, side, x0, y0, x, y, stride, index;
 
-  if (!t->paths)
+  if (!t->paths || t->paths->len == 0)
     return NULL;
-  path = g_ptr_array_index (t->paths, pick (r, (int) t->paths->len));
+  index = pick (r, (int) t->paths->len);
+  path = g_ptr_array_index (t->paths, index);
   pixels = sanl_image_load (path, &image, &error);
+  if (pixels && !channel_offsets (image.format, &bpp, &ro, &go, &bo)) {
+    g_set_error (&error, SANL_ERROR, SANL_ERROR_ARGUMENT,
+        "%s: unexpected pixel format", path);
+    g_clear_pointer (&pixels, g_free);
+  }
   if (!pixels) {
+    /* said once: the picture is not picked again */
     g_printerr ("sanl-synth: skipping texture: %s\n", error->message);
     g_error_free (error);
-    return NULL;
-  }
-  if (!channel_offsets (image.format, &bpp, &ro, &go, &bo)) {
-    g_free (pixels);
+    g_ptr_array_remove_index (t->paths, index);
+    if (t->paths->len == 0) {
+      g_printerr ("sanl-synth: not one picture in %s could be read\n", t->dir);
+      t->failed = TRUE;
+    }
     return NULL;
   }
   side = MAX (8, (int) (MIN (image.width, image.height) * uni (r, 0.15, 0.4)));
@@ -1355,7 +1370,8 @@ main (int argc, char **argv)
   GOptionContext *ctx;
   GError *error = NULL;
   Lists l;
-  char *img_dir;
+  char *img_dir = NULL;
+  int status;
 
   /* messages in the user's language and charset; numbers in the lists
    * always with a decimal point */
@@ -1365,30 +1381,34 @@ main (int argc, char **argv)
   ctx = g_option_context_new ("- render garments with landmarks in the FLD "
                               "layout");
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    g_printerr ("sanl-synth: %s\n", error->message);
-    return 2;
-  }
-  g_option_context_free (ctx);
-  if (!check_options (argc, argv, out, count, size, val_every, frames, &w, &h))
-    return 2;
   l = (Lists){ g_string_new (NULL), g_string_new (NULL), g_string_new (NULL),
     0 };
-
-  if (textures_dir && !textures_open (&textures, textures_dir))
-    return 2;
+  ok = g_option_context_parse (ctx, &argc, &argv, &error);
+  g_option_context_free (ctx);
+  if (!ok) {
+    g_printerr ("sanl-synth: %s\n", error->message);
+    g_error_free (error);
+    status = 2;
+    goto out;
+  }
+  if (!check_options (argc, argv, out, count, size, val_every, frames, &w, &h)
+      || (textures_dir && !textures_open (&textures, textures_dir))) {
+    status = 2;
+    goto out;
+  }
   img_dir = g_build_filename (out, "img", NULL);
   if (g_mkdir_with_parents (img_dir, 0755) != 0) {
     g_printerr ("sanl-synth: %s: %s\n", img_dir, g_strerror (errno));
-    return 1;
+    status = 1;
+    goto out;
   }
   if (video) {
-    for (i = 0; i < frames && ok; i++)
+    for (i = 0; i < frames && ok && !textures.failed; i++)
       ok = render_frame (out, &l, &textures, (guint64) seed, i, frames,
           w ? w : 480, h ? h : 640);
   } else {
     Rng sizes = { (guint64) seed ^ 0x5eedULL };
-    for (i = 0; i < count && ok; i++) {
+    for (i = 0; i < count && ok && !textures.failed; i++) {
       int pw = w ? w : 256 + 32 * pick (&sizes, 9);
       int ph = h ? h : 256 + 32 * pick (&sizes, 9);
       /* a third are video frames, upright or lying (16:9) */
@@ -1402,7 +1422,10 @@ main (int argc, char **argv)
           i % val_every == val_every - 1);
     }
   }
-  ok = ok && lists_write (&l, out);
+  ok = ok && !textures.failed && lists_write (&l, out);
+  status = ok ? 0 : 1;
+
+out:
   if (textures.paths)
     g_ptr_array_unref (textures.paths);
   g_free (textures_dir);
@@ -1412,5 +1435,5 @@ main (int argc, char **argv)
   g_string_free (l.marks, TRUE);
   g_string_free (l.boxes, TRUE);
   g_string_free (l.parts, TRUE);
-  return ok ? 0 : 1;
+  return status;
 }

@@ -68,6 +68,17 @@ class NEMeter:
         return "\n".join(lines)
 
 
+def check_box(path, box, width, height):
+    """A labelled box must have an area and overlap its picture: NE divides
+    by its sides, and a box off the picture scores pixels that are not there."""
+    x1, y1, x2, y2 = box
+    if not (x2 > x1 and y2 > y1):
+        raise ValueError(f"{path}: box {x1:g},{y1:g} - {x2:g},{y2:g} has no area")
+    if x2 < 0 or y2 < 0 or x1 > width - 1 or y1 > height - 1:
+        raise ValueError(f"{path}: box {x1:g},{y1:g} - {x2:g},{y2:g} lies outside the "
+                         f"{width}x{height} picture")
+
+
 def evaluate(net, records, attention=True, images=None, progress=None, whole=False):
     """NEMeter over records; images may map a path to a preloaded image.
 
@@ -79,6 +90,7 @@ def evaluate(net, records, attention=True, images=None, progress=None, whole=Fal
     net.eval()
     for i, rec in enumerate(records):
         img = images[rec["path"]] if images is not None else D.load_rgb(rec["path"])
+        check_box(rec["path"], rec["box"], img.shape[1], img.shape[0])
         if whole:
             region = (0.0, 0.0, float(img.shape[1]), float(img.shape[0]))
         else:
@@ -121,11 +133,15 @@ def main():
                     help="analyse whole pictures, not the labelled boxes")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    net = load_net(args.model).float().eval()
-    records = D.read_landmarks(args.data, args.split, args.layout)
-    if not records:
-        sys.exit(f"{args.data}: no images in split {args.split}")
-    meter = evaluate(net, records, attention=args.attention == "gradcam", whole=args.whole)
+    try:
+        net = load_net(args.model).float().eval()
+        records = D.read_landmarks(args.data, args.split, args.layout)
+        if not records:
+            sys.exit(f"eval.py: {args.data}: no images in split {args.split}")
+        meter = evaluate(net, records, attention=args.attention == "gradcam", whole=args.whole)
+    except (OSError, ValueError, KeyError) as e:
+        # PIL's UnidentifiedImageError is an OSError
+        sys.exit(f"eval.py: {e}")
     print(meter.table(net.config["landmarks"]))
 
 

@@ -10,6 +10,7 @@ regions that tile the data section exactly.
 """
 
 import json
+import os
 import struct
 import sys
 
@@ -85,10 +86,16 @@ def _read_header(f, path):
     if len(raw) != 8:
         raise ValueError(f"{path}: too short for a safetensors header")
     (size,) = struct.unpack("<Q", raw)
+    # Check before reading: a huge length would otherwise be allocated.
+    if size > os.fstat(f.fileno()).st_size - 8:
+        raise ValueError(f"{path}: header length {size} runs past the end of the file")
     text = f.read(size)
     if len(text) != size:
         raise ValueError(f"{path}: header length {size} runs past the end of the file")
-    header = json.loads(text.decode("utf-8"))
+    try:
+        header = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: header is not valid JSON ({e})") from None
     if not isinstance(header, dict):
         raise ValueError(f"{path}: header is not a JSON object")
     return header

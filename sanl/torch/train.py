@@ -350,9 +350,13 @@ def build_net(args, cfg):
     net = SanlNet(cfg)
     if args.init:
         import infer
-        start = infer.load_model(args.init)
+        try:
+            start = infer.load_model(args.init)
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"train.py: --init: {e}") from None
         if start.config != cfg:
-            raise SystemExit(f"{args.init}: its sanl.config differs from --config {args.config}")
+            raise SystemExit(f"train.py: --init: {args.init} holds a '{start.config.get('name')}' "
+                             f"network, not --config {args.config}")
         net.load_state_dict(start.state_dict())
         print(f"every tensor from {args.init}")
     if args.classifier:
@@ -581,7 +585,30 @@ def parse_args(argv=None):
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    check_shares(args)
+    return args
+
+
+def option_error(message):
+    """Exit with status 2 and one line on stderr, as the C tools do."""
+    print(f"train.py: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_shares(args):
+    """Crop shares and the synthetic fraction are probabilities; whole and
+    wide views of one pool share one draw, so they may not exceed 1."""
+    for name in ("whole_views", "wide_views"):
+        for v in getattr(args, name):
+            if not 0.0 <= v <= 1.0:
+                option_error(f"--{name.replace('_', '-')} values must be from 0 to 1, not {v}")
+    for pool, (whole, wide) in zip(("real", "synthetic"), zip(args.whole_views, args.wide_views)):
+        if whole + wide > 1.0:
+            option_error(f"--whole-views and --wide-views add up to {whole + wide:g} for the "
+                         f"{pool} pool; at most 1")
+    if not 0.0 <= args.synth_fraction <= 1.0:
+        option_error(f"--synth-fraction must be from 0 to 1, not {args.synth_fraction}")
 
 
 def main(argv=None):
