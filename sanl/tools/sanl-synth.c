@@ -23,7 +23,8 @@
  *
  * renders a clip of a figure in a tee and a skirt squatting and swaying:
  * DIR/frame_NNNN.png, and the lists (split "test") naming hard links
- * DIR/img/frame_NNNN_top.png and DIR/img/frame_NNNN_skirt.png.
+ * DIR/img/frame_NNNN_top.png and DIR/img/frame_NNNN_skirt.png; with
+ * --dress the figure wears one dress (DIR/img/frame_NNNN_dress.png).
  *
  * Coordinates follow FLD: pixel centres at integers, so a Cairo point
  * (X, Y) is written as (X - 0.5, Y - 0.5).
@@ -1216,10 +1217,11 @@ render_one (const char *dir, Lists *l, Textures *t, guint64 seed, int index,
   return ok;
 }
 
-/* One frame of the demo clip: a figure in a tee and a skirt squatting. */
+/* One frame of the demo clip: a figure in a tee and a skirt (or in one
+ * dress) squatting and swaying. */
 static gboolean
 render_frame (const char *dir, Lists *l, Textures *t, guint64 seed, int frame,
-    int n_frames, int w, int h)
+    int n_frames, int w, int h, gboolean dress)
 {
   Rng scene = { seed }, r;
   cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
@@ -1227,10 +1229,11 @@ render_frame (const char *dir, Lists *l, Textures *t, guint64 seed, int frame,
   double when = (double) frame / MAX (n_frames - 1, 1);
   double phase = sin (2 * G_PI * 2 * when);
   Figure f;
-  Placed top, skirt;
+  Placed worn[2]; /* top (or dress), skirt */
+  const char *names[2] = { dress ? "dress" : "top", "skirt" };
+  int n = dress ? 1 : 2, i;
   char *name, *path;
   gboolean ok;
-  int i;
 
   /* the same background and cloth every frame: replay the generators */
   t->rng = (Rng){ scene.s ^ TEXTURE_STREAM };
@@ -1249,28 +1252,28 @@ render_frame (const char *dir, Lists *l, Textures *t, guint64 seed, int frame,
 
   /* the same garments every frame */
   r = scene;
-  dress_bottom (&r, &f, &skirt, G_SKIRT);
-  draw_garment (cr, &r, t, &skirt.g, &skirt.m);
-  dress_top (&r, &f, &top, G_TEE);
-  draw_garment (cr, &r, t, &top.g, &top.m);
+  if (!dress) {
+    dress_bottom (&r, &f, &worn[1], G_SKIRT);
+    draw_garment (cr, &r, t, &worn[1].g, &worn[1].m);
+  }
+  dress_top (&r, &f, &worn[0], dress ? G_DRESS : G_TEE);
+  draw_garment (cr, &r, t, &worn[0].g, &worn[0].m);
   cairo_destroy (cr);
 
   /* the frame for the clip, and a hard link per garment for the lists */
   name = g_strdup_printf ("frame_%04d.png", frame);
   path = g_build_filename (dir, name, NULL);
   ok = write_png (s, path);
-  for (i = 0; i < 2 && ok; i++) {
-    char *label = g_strdup_printf (
-        "img/frame_%04d_%s.png", frame, i == 0 ? "top" : "skirt");
+  for (i = 0; i < n && ok; i++) {
+    char *label = g_strdup_printf ("img/frame_%04d_%s.png", frame, names[i]);
     char *link_path = g_build_filename (dir, label, NULL);
     g_unlink (link_path);
     ok = link (path, link_path) == 0;
     if (!ok)
       g_printerr ("sanl-synth: %s: %s\n", link_path, g_strerror (errno));
-    else if (i == 0)
-      lists_add (l, label, &top, NULL, NULL, 0, w, h, "test");
     else
-      lists_add (l, label, &skirt, &top, NULL, 0, w, h, "test");
+      lists_add (
+          l, label, &worn[i], i == 1 ? &worn[0] : NULL, NULL, 0, w, h, "test");
     g_free (link_path);
     g_free (label);
   }
@@ -1349,7 +1352,7 @@ main (int argc, char **argv)
   char *out = NULL, *size = NULL, *textures_dir = NULL;
   int count = 100, frames = 65, val_every = 5, i, w = 0, h = 0;
   gint64 seed = 1;
-  gboolean video = FALSE, ok = TRUE;
+  gboolean video = FALSE, dress = FALSE, ok = TRUE;
   GOptionEntry entries[] = { { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
                                  "Output folder", "DIR" },
     { "count", 'n', 0, G_OPTION_ARG_INT, &count, "Pictures to render", "N" },
@@ -1361,6 +1364,9 @@ main (int argc, char **argv)
     { "video", 0, 0, G_OPTION_ARG_NONE, &video,
         "Render the demo clip as frame_NNNN.png", NULL },
     { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames of the clip", "N" },
+    { "dress", 0, 0, G_OPTION_ARG_NONE, &dress,
+        "In the clip, dress the figure in one dress, not a tee and a skirt",
+        NULL },
     { "textures", 0, 0, G_OPTION_ARG_FILENAME, &textures_dir,
         "Also fill garments and walls with patches of the JPEG and PNG "
         "pictures in DIR and two levels of its sub-folders",
@@ -1405,7 +1411,7 @@ main (int argc, char **argv)
   if (video) {
     for (i = 0; i < frames && ok && !textures.failed; i++)
       ok = render_frame (out, &l, &textures, (guint64) seed, i, frames,
-          w ? w : 480, h ? h : 640);
+          w ? w : 480, h ? h : 640, dress);
   } else {
     Rng sizes = { (guint64) seed ^ 0x5eedULL };
     for (i = 0; i < count && ok && !textures.failed; i++) {
