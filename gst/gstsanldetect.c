@@ -20,7 +20,9 @@
  * By default the whole frame is one region; once a garment is found, the
  * next inference looks at the box around its landmarks (plus
  * #GstSanlDetect:track-margin) so that a small garment is seen at the
- * network's full resolution. With inference-region=roi-list every
+ * network's full resolution. The garment counts as lost, and the whole
+ * frame is looked at again, when fewer than three confident landmarks
+ * remain or when they bunch into a small part of the tracked box. With inference-region=roi-list every
  * upstream #GstVideoRegionOfInterestMeta is one garment region, cut to the
  * frame (regions wholly outside it are skipped); the first frame of a
  * stream that carries no region of interest at all posts a warning.
@@ -83,6 +85,16 @@ GST_DEBUG_CATEGORY_STATIC (gst_sanl_detect_debug);
 /* About one heatmap cell (stride 4 of a 192-pixel input), as a fraction
  * of the region's longer side. */
 #define TRACK_EDGE_FRACTION 0.02f
+/* A tracked region is the garment's landmark box plus a margin, so a
+ * garment found in it spans most of it (two thirds of its side at the
+ * default margin). Confident landmarks bunched into less than this
+ * fraction of the region's longer side no longer describe the garment it
+ * was made for: the garment is lost and the whole frame is looked at
+ * again. */
+#define TRACK_MIN_SPREAD 0.3f
+/* Fewest confident landmarks that place a region: two are often one pair
+ * (the hem's ends), a line that says nothing of the garment's height. */
+#define TRACK_MIN_POINTS 3
 
 /* Which region the stored attention maps were made for. */
 typedef enum
@@ -733,7 +745,9 @@ gst_sanl_detect_on_region_edge (
 
 /* The next region to look at: the box of the confident landmarks plus a
  * margin, squared (the network letterboxes to a square anyway) and kept
- * inside the frame. FALSE when too few landmarks to place it.
+ * inside the frame. FALSE when too few landmarks to place it, or when
+ * min_spread is not zero and they bunch into less than that fraction of
+ * the region they were found in.
  *
  * FIXME: apart from edge points, any result above the threshold is
  * trusted; when the first whole-frame result misses the garment, the
@@ -744,7 +758,8 @@ gst_sanl_detect_on_region_edge (
  * whether or not the points sit on the garment. */
 static gboolean
 gst_sanl_detect_track_region (const GstSanlMeta *meta, gfloat threshold,
-    gdouble margin, gint width, gint height, SanlRect *region)
+    gdouble margin, gfloat min_spread, gint width, gint height,
+    SanlRect *region)
 {
   gfloat x0 = G_MAXFLOAT, y0 = G_MAXFLOAT, x1 = -G_MAXFLOAT, y1 = -G_MAXFLOAT;
   gfloat side, min_side, cx, cy, w, h;
@@ -762,8 +777,13 @@ gst_sanl_detect_track_region (const GstSanlMeta *meta, gfloat threshold,
     y1 = MAX (y1, l->y);
     n++;
   }
-  if (n < 2)
+  if (n < TRACK_MIN_POINTS)
     return FALSE;
+  if (MAX (x1 - x0, y1 - y0) < min_spread * MAX (meta->width, meta->height)) {
+    GST_DEBUG ("landmarks bunched in %.1fx%.1f of a %.1fx%.1f region: lost",
+        x1 - x0, y1 - y0, meta->width, meta->height);
+    return FALSE;
+  }
 
   /* Landmarks are pixel centres: the box spans their pixels */
   x0 -= 0.5f;
@@ -1041,9 +1061,12 @@ gst_sanl_detect_run_full_frame (GstSanlDetect *self, GstVideoFrame *frame,
           error))
     return FALSE;
 
+  /* a garment found on the whole frame may be small in it; one found in
+   * its tracked region should fill much of it */
   self->tracking = track && found
                    && gst_sanl_detect_track_region (found, s->threshold, margin,
-                       width, height, &self->track_region);
+                       tracked ? TRACK_MIN_SPREAD : 0.0f, width, height,
+                       &self->track_region);
   return TRUE;
 }
 
