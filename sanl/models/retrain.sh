@@ -44,5 +44,5 @@ $train --stage landmarks --init "$work/landmarks.safetensors" \
   --fld "$data/robot-fld" --fld "$data/clothing-fld" \
   --synth "$work/synth-worn" --synth-fraction 0.5 \
   --whole-views 0.15 0.35 --wide-views 0.2 0.3 --whole-val \
-  --out "$work/worn" --epochs 24 --steps 60 --batch 16 --lr 1e-3 --resume \
+  --out "$work/worn" --epochs 32 --steps 60 --batch 16 --lr 1e-3 --resume \
   --export "$top/sanl/models/default.safetensors"
