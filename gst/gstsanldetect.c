@@ -22,10 +22,12 @@
  * #GstSanlDetect:track-margin) so that a small garment is seen at the
  * network's full resolution. The garment counts as lost, and the whole
  * frame is looked at again, when fewer than three confident landmarks
- * remain or when they bunch into a small part of the tracked box. With inference-region=roi-list every
- * upstream #GstVideoRegionOfInterestMeta is one garment region, cut to the
- * frame (regions wholly outside it are skipped); the first frame of a
- * stream that carries no region of interest at all posts a warning.
+ * remain or when they bunch into a small part of the tracked box.
+ *
+ * With inference-region=roi-list every upstream
+ * #GstVideoRegionOfInterestMeta is one garment region, cut to the frame
+ * (regions wholly outside it are skipped); the first frame of a stream
+ * that carries no region of interest at all posts a warning.
  *
  * Frames between two inferences (see #GstSanlDetect:inference-interval),
  * and frames that QoS says are running late, carry the last result
