@@ -188,6 +188,50 @@ get_names (Context *ctx, JsonObject *object, const char *member, int max,
   return TRUE;
 }
 
+/* attention_classes, optional: the classes whose Grad-CAM may steer the
+ * SANL blocks, each named once from classes. Absent, every class may. */
+static gboolean
+get_attention_classes (Context *ctx, JsonObject *object, SanlConfig *config)
+{
+  const char *member = "attention_classes";
+  const char *reason = "must be a list of names from 'classes', each at "
+                       "most once";
+  JsonNode *node = json_object_get_member (object, member);
+  JsonArray *array;
+  guint n;
+
+  config->attention_class = g_new (gboolean, config->n_classes);
+  if (node == NULL) {
+    for (int c = 0; c < config->n_classes; c++)
+      config->attention_class[c] = TRUE;
+    return TRUE;
+  }
+
+  for (int c = 0; c < config->n_classes; c++)
+    config->attention_class[c] = FALSE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return fail (ctx, member, reason);
+  array = json_node_get_array (node);
+  n = json_array_get_length (array);
+  if (n < 1)
+    return fail (ctx, member, reason);
+
+  for (guint i = 0; i < n; i++) {
+    JsonNode *element = json_array_get_element (array, i);
+    int c;
+
+    if (!node_is_string (element))
+      return fail (ctx, member, reason);
+    for (c = 0; c < config->n_classes; c++)
+      if (strcmp (config->classes[c], json_node_get_string (element)) == 0)
+        break;
+    if (c == config->n_classes || config->attention_class[c])
+      return fail (ctx, member, reason);
+    config->attention_class[c] = TRUE;
+  }
+  return TRUE;
+}
+
 /* ---------------------------------------------------------------------- */
 /* ResNet specs                                                            */
 
@@ -280,6 +324,7 @@ parse_object (SanlConfig *config, JsonObject *o, Context *ctx)
              &config->landmarks, &config->n_landmarks)
          && get_names (ctx, o, "classes", MAX_CLASSES, &config->classes,
              &config->n_classes)
+         && get_attention_classes (ctx, o, config)
          && get_resnet (ctx, o, "classifier", &config->classifier)
          && get_resnet (ctx, o, "backbone", &config->backbone)
          && get_int (ctx, o, "fpn_channels", "fpn_channels", 1, MAX_CHANNELS,
@@ -326,5 +371,6 @@ sanl_config_clear (SanlConfig *config)
   g_free (config->name);
   g_strfreev (config->landmarks);
   g_strfreev (config->classes);
+  g_free (config->attention_class);
   memset (config, 0, sizeof *config);
 }

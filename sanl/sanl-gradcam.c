@@ -113,15 +113,17 @@ cam_map (const float *a, const float *grad, int c, int hw, float *map)
     map[i] = peak > 0.0f ? map[i] / peak : 1.0f;
 }
 
-/* Top class of the logits and its softmax probability. */
+/* The top class among those allowed to steer (the first on ties) and its
+ * softmax probability over all classes. */
 static int
-top_class (const float *logits, int n, float *probability)
+top_class (
+    const float *logits, const gboolean *allowed, int n, float *probability)
 {
-  int top = 0;
+  int top = -1;
   double sum = 0.0;
 
-  for (int i = 1; i < n; i++)
-    if (logits[i] > logits[top])
+  for (int i = 0; i < n; i++)
+    if (allowed[i] && (top < 0 || logits[i] > logits[top]))
       top = i;
   for (int i = 0; i < n; i++)
     sum += exp ((double) logits[i] - logits[top]);
@@ -131,9 +133,9 @@ top_class (const float *logits, int n, float *probability)
 
 void
 sanl_gradcam_run (const SanlResNet *net, const SanlLinear *fc,
-    const SanlResNetBuffers *fwd, SanlGradcamBuffers *bufs, float *pooled,
-    float *logits, float *maps[4], int *category, float *probability,
-    float *work, double *backward_ms)
+    const gboolean *allowed, const SanlResNetBuffers *fwd,
+    SanlGradcamBuffers *bufs, float *pooled, float *logits, float *maps[4],
+    int *category, float *probability, float *work, double *backward_ms)
 {
   const float *a4 = sanl_resnet_stage_output (net, fwd, 3);
   int c4 = fc->cin, hw4 = fwd->h[3] * fwd->w[3];
@@ -143,7 +145,7 @@ sanl_gradcam_run (const SanlResNet *net, const SanlLinear *fc,
   /* Logits from the average-pooled last stage: (n_classes) */
   sanl_global_avg_pool (a4, c4, hw4, pooled);
   sanl_linear_forward (fc, pooled, logits);
-  *category = top_class (logits, fc->cout, probability);
+  *category = top_class (logits, allowed, fc->cout, probability);
 
   start = g_get_monotonic_time ();
 

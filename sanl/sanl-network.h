@@ -70,11 +70,12 @@ void sanl_gradcam_plan (const SanlResNet *net, const SanlResNetBuffers *fwd,
     SanlArena *arena, SanlGradcamBuffers *bufs);
 
 /* From a classifier forward pass kept in fwd: logits (n_classes), the top
- * class and its probability, and the four normalised maps (h_l, w_l). */
+ * class among those `allowed` (n_classes flags, at least one set) and its
+ * probability, and that class's four normalised maps (h_l, w_l). */
 void sanl_gradcam_run (const SanlResNet *net, const SanlLinear *fc,
-    const SanlResNetBuffers *fwd, SanlGradcamBuffers *bufs, float *pooled,
-    float *logits, float *maps[4], int *category, float *probability,
-    float *work, double *backward_ms);
+    const gboolean *allowed, const SanlResNetBuffers *fwd,
+    SanlGradcamBuffers *bufs, float *pooled, float *logits, float *maps[4],
+    int *category, float *probability, float *work, double *backward_ms);
 
 G_END_DECLS
 

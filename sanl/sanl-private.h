@@ -45,6 +45,7 @@ typedef struct
   char **landmarks; /* K names */
   int n_classes;
   char **classes;
+  gboolean *attention_class; /* n_classes: its Grad-CAM may steer */
   SanlResNetSpec classifier;
   SanlResNetSpec backbone;
   int fpn_channels; /* F */

@@ -197,9 +197,9 @@ run_attention (SanlSession *s, SanlResult *result, gint64 *mark)
   sanl_resnet_stem (&m->classifier, s->input, s->size, &s->cls, s->work);
   for (int l = 0; l < 4; l++)
     sanl_resnet_stage (&m->classifier, l, &s->cls, s->work);
-  sanl_gradcam_run (&m->classifier, &m->fc, &s->cls, &s->grad, s->pooled,
-      s->logits, s->maps, &result->category, &result->category_score, s->work,
-      &s->timings.attention_backward);
+  sanl_gradcam_run (&m->classifier, &m->fc, m->config.attention_class, &s->cls,
+      &s->grad, s->pooled, s->logits, s->maps, &result->category,
+      &result->category_score, s->work, &s->timings.attention_backward);
   s->timings.attention_forward
       = elapsed_ms (mark) - s->timings.attention_backward;
 

@@ -38,7 +38,35 @@ CASES = {
     "lite-none": ("lite", "garment.png", "none", None),
     "lite-jpeg": ("lite", "garment.jpg", "gradcam", None),
     "paper": ("paper", "garment.png", "gradcam", None),
+    # attention_classes leaves out the class the lite model ranks first on
+    # the image, so Grad-CAM must steer with the runner-up
+    "lite-steer": ("lite-steer", "garment.png", "gradcam", None),
 }
+
+
+def unsteered_top_class(model, image):
+    """The class the twin ranks first on image, whatever may steer."""
+    import infer
+    import torch
+
+    net = infer.load_model(model)
+    out, _, _ = infer.run(net, infer.load_rgb(image), True)
+    return net.config["classes"][int(torch.argmax(out["logits"][0]))]
+
+
+def steered_model(image):
+    """The lite fixture with its first class on image barred from steering."""
+    import safetensors_io
+
+    lite = os.path.join(FIXTURES, "lite.safetensors")
+    path = os.path.join(BUILD_ROOT, "tests", "parity-lite-steer.safetensors")
+    tensors, metadata = safetensors_io.load(lite)
+    config = json.loads(metadata["sanl.config"])
+    first = unsteered_top_class(lite, image)
+    config["attention_classes"] = [c for c in config["classes"] if c != first]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    safetensors_io.save_file(tensors, path, dict(metadata, **{"sanl.config": json.dumps(config)}))
+    return path, first
 
 
 def model_path(name):
@@ -136,8 +164,12 @@ def main():
     import safetensors_io
 
     model_name, image_name, attention, expected = CASES[sys.argv[1]]
-    model = model_path(model_name)
     image = os.path.join(FIXTURES, image_name)
+    barred = None
+    if model_name == "lite-steer":
+        model, barred = steered_model(image)
+    else:
+        model = model_path(model_name)
     engine_bin = os.path.join(BUILD_ROOT, "sanl", "tools", "sanl-infer")
     size = json.loads(safetensors_io.read_metadata(model)["sanl.config"])["input_size"]
 
@@ -154,6 +186,10 @@ def main():
 
     failures = compare_tensors("engine vs twin", got, want)
     failures += compare_results(engine, twin, size)
+    if barred is not None:
+        print(f"barred from steering: {barred}; engine steered with {engine['category']}")
+        if engine["category"] == barred:
+            failures.append(f"category {barred} steered though attention_classes leaves it out")
     if expected:
         fixture = safetensors_io.load_file(os.path.join(FIXTURES, expected))
         failures += compare_tensors("twin vs fixture", want, fixture)

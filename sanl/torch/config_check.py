@@ -78,6 +78,17 @@ class _Checker:
                 or not all(isinstance(v, str) and v for v in value)):
             self.fail(member, f"must be a list of 1 to {most} non-empty strings")
 
+    def attention_classes(self, obj):
+        """Optional; absent, every class may steer."""
+        if "attention_classes" not in obj:
+            return
+        value, classes = obj["attention_classes"], obj["classes"]
+        if (not isinstance(value, list) or not value
+                or not all(isinstance(v, str) and v in classes for v in value)
+                or len(set(value)) != len(value)):
+            self.fail("attention_classes",
+                      "must be a list of names from 'classes', each at most once")
+
     def resnet(self, obj, member):
         spec = obj.get(member)
         if not isinstance(spec, dict):
@@ -102,6 +113,7 @@ def check_config(config, path):
     c.rgb(config, "std", True)
     c.names(config, "landmarks", MAX_LANDMARKS)
     c.names(config, "classes", MAX_CLASSES)
+    c.attention_classes(config)
     c.resnet(config, "classifier")
     c.resnet(config, "backbone")
     c.integer(config, "fpn_channels", 1, MAX_CHANNELS)

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import safetensors_io  # noqa: E402
 from config_check import parse_config  # noqa: E402
-from model import SanlNet, decode  # noqa: E402
+from model import SanlNet, decode, top_class  # noqa: E402
 from preprocess import letterbox  # noqa: E402
 
 # Raw outputs in a dump, in sanl-infer's order.
@@ -108,7 +108,7 @@ def result_json(net, path, image, out, region, size):
     category = score = None
     if "logits" in out:
         logits = out["logits"][0]
-        c = int(torch.argmax(logits))
+        c = int(top_class(logits[None], net.steering)[0])
         category = cfg["classes"][c]
         score = float(torch.softmax(logits, dim=0)[c])
     marks = []

@@ -32,6 +32,10 @@ CLASSES = [
     "shirt", "shoes", "shorts", "skirt", "t-shirt",
 ]
 
+# The classes with landmarks: hats and shoes have none, so their Grad-CAM
+# would steer the landmark network away from the garment.
+GARMENT_CLASSES = [c for c in CLASSES if c not in ("hat", "shoes")]
+
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
@@ -74,6 +78,8 @@ def make_config(name):
     cfg.setdefault("std", list(IMAGENET_STD))
     cfg.setdefault("landmarks", list(LANDMARKS))
     cfg.setdefault("classes", list(CLASSES))
+    if cfg["classes"] == CLASSES:
+        cfg.setdefault("attention_classes", list(GARMENT_CLASSES))
     cfg.setdefault("sigma_coarse", 3.0)
     cfg.setdefault("sigma_fine", 1.0)
     return cfg
@@ -175,9 +181,26 @@ class Classifier(ResNet):
         return self.fc(stages[3].mean(dim=(2, 3)))
 
 
-def gradcam(classifier, x):
+def steering_classes(config):
+    """Indices of the classes whose Grad-CAM may steer (attention_classes)."""
+    names = config.get("attention_classes", config["classes"])
+    return [i for i, c in enumerate(config["classes"]) if c in names]
+
+
+def top_class(logits, allowed=None):
+    """(N,) index of each row's largest logit among the allowed classes,
+    the first on ties."""
+    if allowed is None:
+        return logits.argmax(dim=1)
+    mask = torch.full_like(logits, float("-inf"))
+    mask[:, allowed] = 0.0
+    return (logits + mask).argmax(dim=1)
+
+
+def gradcam(classifier, x, allowed=None):
     """Grad-CAM maps of stages 1..4 for each image's top class.
 
+    The top class is taken among the indices in allowed (all when None).
     Returns (maps, logits): maps is a list of four (N, 1, H_l, W_l) tensors
     in [0, 1], logits is (N, num_classes). Gradients never flow back into
     the classifier's weights.
@@ -186,7 +209,7 @@ def gradcam(classifier, x):
         x = x.detach()
         stages = classifier(x)
         logits = classifier.logits(stages)
-        top = logits.argmax(dim=1)
+        top = top_class(logits.detach(), allowed)
         score = logits.gather(1, top[:, None]).sum()
         grads = torch.autograd.grad(score, stages)
     maps = []
@@ -276,6 +299,7 @@ class SanlNet(nn.Module):
         fc = config["fpn_channels"]
         hc = config["head_channels"]
         self.classifier = Classifier(config["classifier"], len(config["classes"]))
+        self.steering = steering_classes(config)
         self.backbone = ResNet(config["backbone"])
         chans = self.backbone.out_channels
         self.sanl = nn.ModuleList(SANLBlock(c) for c in chans)
@@ -296,7 +320,7 @@ class SanlNet(nn.Module):
         """
         out = {}
         if attention and maps is None:
-            maps, out["logits"] = gradcam(self.classifier, x)
+            maps, out["logits"] = gradcam(self.classifier, x, self.steering)
         if maps is not None:
             for i, m in enumerate(maps):
                 out[f"attention.{i + 1}"] = m

@@ -346,6 +346,11 @@ def mark_shared_pictures(items):
             item["secondary"] = item is not primary
 
 
+def structure(cfg):
+    """A config without the fields that leave the network's tensors alone."""
+    return {k: v for k, v in cfg.items() if k != "attention_classes"}
+
+
 def build_net(args, cfg):
     net = SanlNet(cfg)
     if args.init:
@@ -354,7 +359,8 @@ def build_net(args, cfg):
             start = infer.load_model(args.init)
         except (OSError, ValueError) as e:
             raise SystemExit(f"train.py: --init: {e}") from None
-        if start.config != cfg:
+        # which classes steer is a choice of this run, not of the network
+        if structure(start.config) != structure(cfg):
             raise SystemExit(f"train.py: --init: {args.init} holds a '{start.config.get('name')}' "
                              f"network, not --config {args.config}")
         net.load_state_dict(start.state_dict())
@@ -486,7 +492,7 @@ def train_landmarks(args, d):
                 batch.append(landmark_sample(pools[p][orders[p].pop()], cfg, rng, True,
                                              views))
             x, coarse, fine, vis = (torch.stack(t).to(d.device) for t in zip(*batch))
-            maps, _ = gradcam(cam, x)
+            maps, _ = gradcam(cam, x, net.steering)
             out = model(x, maps)
             loss, (mc, mf, bce) = landmark_loss(out, coarse, fine, vis, fine_weight)
             opt.zero_grad()
