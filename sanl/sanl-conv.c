@@ -7,7 +7,6 @@
 
 #include "sanl-private.h"
 
-#include <cblas.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------- */
@@ -215,8 +214,8 @@ sanl_conv_forward (const SanlConv *conv, const float *x, int h, int w, float *y,
   /* y (cout, n) = bias + weight (cout, kk) col (kk, n) */
   sanl_parallel_for_sized (
       conv->cout, (gsize) conv->cout * n, fill_bias_way, &job);
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, conv->cout, n, kk,
-      1.0f, conv->weight, kk, col, n, 1.0f, y, n);
+  sanl_gemm (FALSE, FALSE, conv->cout, n, kk, 1.0f, conv->weight, kk, col, n,
+      1.0f, y, n);
   if (relu)
     sanl_parallel_for_sized (
         conv->cout, (gsize) conv->cout * n, relu_way, &job);
@@ -237,14 +236,14 @@ sanl_conv_backward_data (
 
   /* dx (cin, h * w) = weight^T (cin, cout) dy (cout, h * w) */
   if (conv_is_pointwise (conv)) {
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, conv->cin, n,
-        conv->cout, 1.0f, conv->weight, kk, dy, n, 0.0f, dx, n);
+    sanl_gemm (TRUE, FALSE, conv->cin, n, conv->cout, 1.0f, conv->weight, kk,
+        dy, n, 0.0f, dx, n);
     return;
   }
 
   /* work (kk, n) = weight^T (kk, cout) dy (cout, n) */
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, kk, n, conv->cout, 1.0f,
-      conv->weight, kk, dy, n, 0.0f, work, n);
+  sanl_gemm (TRUE, FALSE, kk, n, conv->cout, 1.0f, conv->weight, kk, dy, n,
+      0.0f, work, n);
 
   /* overlapping windows (and strided gaps) make dx a scatter-sum */
   sanl_parallel_for_sized (conv->cin, (gsize) kk * n, col2im_way, &job);

@@ -12,7 +12,6 @@
 
 #include "sanl-private.h"
 
-#include <cblas.h>
 
 /* Offsets, in floats, of each buffer in the workspace at (h, w). */
 typedef struct
@@ -95,13 +94,13 @@ sanl_nonlocal_forward (const SanlNonLocal *block, float *x, int h, int w,
   }
 
   /* f (HW, P) = theta^T (HW, C') phi (C', P), softmax over P */
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, hw, p, ci, 1.0f,
-      work + l.theta, hw, work + l.phi, p, 0.0f, work + l.f, p);
+  sanl_gemm (TRUE, FALSE, hw, p, ci, 1.0f, work + l.theta, hw, work + l.phi, p,
+      0.0f, work + l.f, p);
   sanl_softmax_rows (work + l.f, hw, p);
 
   /* y (C', HW) = g (C', P) f^T (P, HW), written over the free full buffer */
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, ci, hw, p, 1.0f,
-      work + l.g, p, work + l.f, p, 0.0f, full, hw);
+  sanl_gemm (FALSE, TRUE, ci, hw, p, 1.0f, work + l.g, p, work + l.f, p, 0.0f,
+      full, hw);
 
   /* x (C, HW) += out (y) */
   sanl_conv_forward (&block->out, full, h, w, work + l.z, FALSE, conv);

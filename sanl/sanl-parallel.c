@@ -1,5 +1,9 @@
-/* Fork-join over the engine's own loops (tile transforms, im2col, softmax,
- * elementwise passes), which OpenBLAS does not thread.
+/* Fork-join over the engine's loops (tile transforms, im2col, softmax,
+ * elementwise passes) and its matrix products (sanl-gemm.c).
+ *
+ * The engine's threads are these: OpenBLAS is set to one thread, and
+ * products are cut into slices that run on the pool, so no OpenBLAS worker
+ * competes for a core with a worker of the pool.
  *
  * One process-wide pool of worker threads, grown on demand to the OpenBLAS
  * thread count less one (the caller is the first way) and never shrunk, so
@@ -154,16 +158,41 @@ grow_pool (int want)
   }
 }
 
-int
-sanl_parallel_ways (void)
-{
-  int threads = openblas_get_num_threads ();
+/* The engine's thread count; 0 until sanl_set_threads or the first job. */
+static int engine_threads; /* atomic */
 
-  return CLAMP (threads, 1, SANL_PARALLEL_MAX_WAYS);
+static void
+set_ways (int threads)
+{
+  __atomic_store_n (&engine_threads, CLAMP (threads, 1, SANL_PARALLEL_MAX_WAYS),
+      __ATOMIC_RELEASE);
+  openblas_set_num_threads (1);
 }
 
 void
-sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data)
+sanl_set_threads (int n_threads)
+{
+  if (n_threads > 0)
+    set_ways (n_threads);
+}
+
+int
+sanl_parallel_ways (void)
+{
+  static gsize first = 0;
+
+  /* OpenBLAS's own default: the processors this process may use */
+  if (g_once_init_enter (&first)) {
+    if (__atomic_load_n (&engine_threads, __ATOMIC_ACQUIRE) == 0)
+      set_ways (openblas_get_num_threads ());
+    g_once_init_leave (&first, 1);
+  }
+  return __atomic_load_n (&engine_threads, __ATOMIC_ACQUIRE);
+}
+
+void
+sanl_parallel_for_chunks (
+    int n, int chunks_per_way, SanlParallelFunc fn, gpointer data)
 {
   int ways = MIN (sanl_parallel_ways (), n);
   int expected = 0;
@@ -184,7 +213,7 @@ sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data)
 
   /* publish the job in a few chunks per way, then wake whoever sleeps;
    * generations start at 1, the one no worker has seen */
-  job = (Job){ fn, data, n, MIN (n, ways * CHUNKS_PER_WAY) };
+  job = (Job){ fn, data, n, MIN (n, ways * MAX (chunks_per_way, 1)) };
   __atomic_store_n (&next_chunk, 0, __ATOMIC_RELAXED);
   __atomic_store_n (
       &state, ((guint64) (generation_of (state) + 1) << 32), __ATOMIC_SEQ_CST);
@@ -209,6 +238,12 @@ sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data)
   }
 
   __atomic_store_n (&busy, 0, __ATOMIC_RELEASE);
+}
+
+void
+sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data)
+{
+  sanl_parallel_for_chunks (n, CHUNKS_PER_WAY, fn, data);
 }
 
 void

@@ -206,16 +206,21 @@ void sanl_nonlocal_forward (const SanlNonLocal *block, float *x, int h, int w,
 #define SANL_PARALLEL_MAX_WAYS 16
 
 /* Runs [start, end) of a range; way (0 ... ways - 1) tells apart the
- * chunks that run at once, for per-way scratch. Never calls cblas. */
+ * chunks that run at once, for per-way scratch. May call cblas: OpenBLAS
+ * is single-threaded inside libsanl. */
 typedef void (*SanlParallelFunc) (int start, int end, int way, gpointer data);
 
-/* Ways sanl_parallel_for splits into now: the OpenBLAS thread count,
- * at most SANL_PARALLEL_MAX_WAYS. */
+/* The engine's thread count, fixed by sanl_set_threads (at first use,
+ * OpenBLAS's default count); sets OpenBLAS to one thread the first time. */
 int sanl_parallel_ways (void);
 
 /* fn over [0, n) in contiguous chunks, a few per way, that persistent
  * worker threads and this one take in turn; returns when all are done. */
 void sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data);
+
+/* The same with chunks_per_way chunks per way (at most n in all). */
+void sanl_parallel_for_chunks (
+    int n, int chunks_per_way, SanlParallelFunc fn, gpointer data);
 
 /* The same when the loop touches at least SANL_PARALLEL_MIN_FLOATS floats
  * (floats), else fn (0, n, 0, data) here: waking a worker costs more than
@@ -223,6 +228,14 @@ void sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data);
 #define SANL_PARALLEL_MIN_FLOATS (1 << 16)
 void sanl_parallel_for_sized (
     int n, gsize floats, SanlParallelFunc fn, gpointer data);
+
+/* Row-major C (m, n) = alpha op(A) op(B) + beta C, as cblas_sgemm, cut
+ * into slices of columns (or of rows, when m > n) that the ways compute
+ * at once (sanl-gemm.c). A product called from inside a job runs whole
+ * on its thread. */
+void sanl_gemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
+    float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+    float *c, int ldc);
 
 /* ---------------------------------------------------------------------- */
 /* Preprocessing and decoding                                              */

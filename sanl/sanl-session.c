@@ -496,10 +496,3 @@ sanl_session_get_output (SanlSession *s, SanlOutput which)
       return none;
   }
 }
-
-void
-sanl_set_threads (int n_threads)
-{
-  if (n_threads > 0)
-    openblas_set_num_threads (n_threads);
-}

@@ -15,7 +15,6 @@
 
 #include "sanl-private.h"
 
-#include <cblas.h>
 #include <string.h>
 
 #define TILE 4   /* output tile side */
@@ -294,6 +293,21 @@ output_way (int start, int end, int way, gpointer data)
       j->conv, j->m, start, end, j->h, j->w, j->th, j->tw, j->y, j->relu);
 }
 
+static void
+product_way (int start, int end, int way, gpointer data)
+{
+  const WinogradJob *j = data;
+  const SanlConv *conv = j->conv;
+  int tiles = j->th * j->tw;
+
+  (void) way;
+  for (int p = start; p < end; p++)
+    sanl_gemm (FALSE, FALSE, conv->cout, tiles, conv->cin, 1.0f,
+        conv->winograd + (gsize) p * conv->cout * conv->cin, conv->cin,
+        j->v + (gsize) p * conv->cin * tiles, tiles, 0.0f,
+        j->m + (gsize) p * conv->cout * tiles, tiles);
+}
+
 void
 sanl_winograd_forward (const SanlConv *conv, const float *x, int h, int w,
     float *y, gboolean relu, float *work)
@@ -303,19 +317,16 @@ sanl_winograd_forward (const SanlConv *conv, const float *x, int h, int w,
   float *v = work;                                      /* (36, cin, T) */
   float *m = work + (gsize) POINTS * conv->cin * tiles; /* (36, cout, T) */
   float *strip = m + (gsize) POINTS * conv->cout * tiles;
-  gsize u_plane = (gsize) conv->cout * conv->cin;
   WinogradJob job = { conv, x, h, w, th, tw, v, m, strip, y, relu };
 
   /* V: the channels split among the ways, each with its own strip */
   sanl_parallel_for_sized (
       conv->cin, (gsize) POINTS * conv->cin * tiles, input_way, &job);
 
-  /* M[p] (cout, T) = U[p] (cout, cin) V[p] (cin, T) */
-  for (int p = 0; p < POINTS; p++)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, conv->cout, tiles,
-        conv->cin, 1.0f, conv->winograd + p * u_plane, conv->cin,
-        v + (gsize) p * conv->cin * tiles, tiles, 0.0f,
-        m + (gsize) p * conv->cout * tiles, tiles);
+  /* M[p] (cout, T) = U[p] (cout, cin) V[p] (cin, T): 36 products, shared
+   * among the ways whole */
+  sanl_parallel_for_sized (
+      POINTS, (gsize) POINTS * conv->cout * tiles, product_way, &job);
 
   sanl_parallel_for_sized (
       conv->cout, (gsize) POINTS * conv->cout * tiles, output_way, &job);

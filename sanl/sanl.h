@@ -179,7 +179,10 @@ SanlTensor sanl_session_get_output (SanlSession *session, SanlOutput which);
 const SanlTimings *sanl_session_get_timings (SanlSession *session);
 gsize sanl_session_get_arena_size (SanlSession *session);
 
-/* Threads used by OpenBLAS in this process (0 = its default). */
+/* Threads the engine computes with, in this process (0 = leave it: at
+ * first use, OpenBLAS's default count). The engine runs its own workers
+ * and sets OpenBLAS to one thread, so OpenBLAS calls made elsewhere in the
+ * process run single-threaded too. */
 void sanl_set_threads (int n_threads);
 
 G_END_DECLS

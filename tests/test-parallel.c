@@ -1,10 +1,12 @@
 /* sanl_parallel_for: every index of [0, n) is visited exactly once, in
  * contiguous chunks, whatever the thread count; a call from inside a job
- * runs on its own. */
+ * runs on its own. sanl_gemm: the sliced product equals a naive one for
+ * every transpose, both ways of slicing, strides wider than the rows, and
+ * any thread count. */
 
 #include "sanl-private.h"
 
-#include <cblas.h>
+#include <math.h>
 
 #define MAX_N 37
 
@@ -31,7 +33,7 @@ static void
 test_each_index_once (void)
 {
   for (int threads = 1; threads <= 4; threads++) {
-    openblas_set_num_threads (threads);
+    sanl_set_threads (threads);
     for (int n = 0; n <= MAX_N; n++) {
       Visits v = { { 0 }, 0 };
 
@@ -66,10 +68,87 @@ test_nested (void)
 {
   Visits v = { { 0 }, 0 };
 
-  openblas_set_num_threads (2);
+  sanl_set_threads (2);
   sanl_parallel_for (8, inner_job, &v);
   for (int i = 0; i < MAX_N; i++)
     g_assert_cmpint (v.visits[i], ==, i < 8 ? 1 : 0);
+}
+
+/* Deterministic values in [-1, 1) that are exact in binary. */
+static float *
+pattern (gsize n, int seed)
+{
+  float *v = g_new (float, n);
+
+  for (gsize i = 0; i < n; i++)
+    v[i] = (float) ((int) ((i * 37 + seed * 101) % 64) - 32) / 32.0f;
+  return v;
+}
+
+typedef struct
+{
+  gboolean ta, tb;
+  int m, n, k;
+} Shape;
+
+/* Under the split threshold, columns sliced, rows sliced (m > n), sizes
+ * off the 16-step, each transpose. */
+static const Shape shapes[] = {
+  { FALSE, FALSE, 5, 7, 3 },
+  { FALSE, FALSE, 64, 1000, 40 },
+  { TRUE, FALSE, 70, 933, 33 },
+  { FALSE, TRUE, 45, 517, 80 },
+  { TRUE, TRUE, 37, 300, 64 },
+  { FALSE, FALSE, 1001, 60, 50 },
+  { TRUE, FALSE, 611, 49, 77 },
+  { FALSE, TRUE, 333, 17, 120 },
+};
+
+static void
+check_gemm (const Shape *s, int threads)
+{
+  /* leading dimensions 3 wider than the rows they hold */
+  int lda = (s->ta ? s->m : s->k) + 3, ldb = (s->tb ? s->k : s->n) + 3;
+  int ldc = s->n + 3;
+  int rows_a = s->ta ? s->k : s->m, rows_b = s->tb ? s->n : s->k;
+  g_autofree float *a = pattern ((gsize) rows_a * lda, 1);
+  g_autofree float *b = pattern ((gsize) rows_b * ldb, 2);
+  g_autofree float *c = pattern ((gsize) s->m * ldc, 3);
+  g_autofree float *c0 = g_memdup2 (c, (gsize) s->m * ldc * sizeof (float));
+
+  sanl_set_threads (threads);
+  sanl_gemm (
+      s->ta, s->tb, s->m, s->n, s->k, 0.5f, a, lda, b, ldb, 2.0f, c, ldc);
+
+  for (int i = 0; i < s->m; i++) {
+    for (int j = 0; j < ldc; j++) {
+      double want = c0[(gsize) i * ldc + j];
+
+      /* the padding columns stay as they were */
+      if (j < s->n) {
+        double sum = 0.0;
+
+        for (int p = 0; p < s->k; p++) {
+          float av = s->ta ? a[(gsize) p * lda + i] : a[(gsize) i * lda + p];
+          float bv = s->tb ? b[(gsize) j * ldb + p] : b[(gsize) p * ldb + j];
+
+          sum += (double) av * bv;
+        }
+        want = 0.5 * sum + 2.0 * want;
+      }
+      /* products of multiples of 1/32 summed in float: within rounding */
+      g_assert_cmpfloat_with_epsilon (
+          c[(gsize) i * ldc + j], want, 1e-5 * (fabs (want) + s->k));
+    }
+  }
+}
+
+static void
+test_gemm (void)
+{
+  for (int threads = 1; threads <= 3; threads++)
+    for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+      check_gemm (&shapes[i], threads);
 }
 
 int
@@ -78,5 +157,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/parallel/each-index-once", test_each_index_once);
   g_test_add_func ("/parallel/nested", test_nested);
+  g_test_add_func ("/parallel/gemm", test_gemm);
   return g_test_run ();
 }
