@@ -273,8 +273,9 @@ gst_sanl_detect_class_init (GstSanlDetectClass *klass)
 
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "Threads of the matrix library, shared by the whole process "
-          "(0 = its default)",
+          "Threads of the inference engine, shared by the whole process "
+          "(0 = one per processor); the matrix library runs "
+          "single-threaded inside them",
           0, 256, DEFAULT_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
               | GST_PARAM_MUTABLE_READY));
