@@ -4,20 +4,26 @@
  * engine's worker pool is the only set of threads, so OpenBLAS workers
  * never spin on a core while the pool's loops want it, and a product is
  * cut into slices that the pool's ways compute side by side, each with
- * one single-threaded sgemm. Products too small to pay for waking a
- * worker run whole on the calling thread. */
+ * one single-threaded sgemm.
+ *
+ * The slices depend on the product's shape alone, never on the thread
+ * count or on who runs them: OpenBLAS may round differently for another
+ * shape of call, and a tracker fed by the results would amplify that, so
+ * every thread count gives the same bits. Products too small to pay for
+ * waking a worker are one slice. */
 
 #include "sanl-private.h"
 
 #include <cblas.h>
 
-/* Rows or columns per slice step: keeps slices a multiple of the
- * register blocking of OpenBLAS's kernels. */
-#define STEP 16
+/* A product is cut into about this many slices: a few per way for two to
+ * four ways, and few enough that re-packing the shared operand for each
+ * stays cheap. */
+#define SLICES 12
 
-/* Slices per way: few, since each packs its share of A or B anew; two so
- * that a worker slow to wake only does less. */
-#define CHUNKS_PER_WAY 2
+/* Slice sides are multiples of this: the register blocking of OpenBLAS's
+ * kernels. */
+#define STEP 16
 
 /* Below this many multiply-adds one thread does the product. */
 #define MIN_SPLIT_MACS (1 << 19)
@@ -35,6 +41,7 @@ typedef struct
   float *c;
   int ldc;
   gboolean by_columns;
+  int slice; /* columns (or rows) per slice */
 } Gemm;
 
 static void
@@ -50,16 +57,22 @@ gemm_slice (const Gemm *g, int m0, int m1, int n0, int n1)
       a, g->lda, b, g->ldb, g->beta, g->c + (gsize) m0 * g->ldc + n0, g->ldc);
 }
 
+/* Slices [start, end), one sgemm each. */
 static void
 gemm_way (int start, int end, int way, gpointer data)
 {
   const Gemm *g = data;
+  int side = g->by_columns ? g->n : g->m;
 
   (void) way;
-  if (g->by_columns)
-    gemm_slice (g, 0, g->m, start * STEP, MIN (end * STEP, g->n));
-  else
-    gemm_slice (g, start * STEP, MIN (end * STEP, g->m), 0, g->n);
+  for (int i = start; i < end; i++) {
+    int lo = i * g->slice, hi = MIN (lo + g->slice, side);
+
+    if (g->by_columns)
+      gemm_slice (g, 0, g->m, lo, hi);
+    else
+      gemm_slice (g, lo, hi, 0, g->n);
+  }
 }
 
 void
@@ -68,14 +81,18 @@ sanl_gemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float alpha,
     int ldc)
 {
   Gemm g = { trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-    n >= m };
-  int steps = g.by_columns ? (n + STEP - 1) / STEP : (m + STEP - 1) / STEP;
+    n >= m, 0 };
+  int side = g.by_columns ? n : m;
+  int slices;
 
   if (m <= 0 || n <= 0)
     return;
-  if ((gint64) m * n * k < MIN_SPLIT_MACS || steps < 2) {
+  if ((gint64) m * n * k < MIN_SPLIT_MACS || side < 2 * STEP) {
     gemm_slice (&g, 0, m, 0, n);
     return;
   }
-  sanl_parallel_for_chunks (steps, CHUNKS_PER_WAY, gemm_way, &g);
+
+  g.slice = ((side + SLICES - 1) / SLICES + STEP - 1) / STEP * STEP;
+  slices = (side + g.slice - 1) / g.slice;
+  sanl_parallel_for (slices, gemm_way, &g);
 }

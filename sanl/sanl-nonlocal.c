@@ -12,7 +12,6 @@
 
 #include "sanl-private.h"
 
-
 /* Offsets, in floats, of each buffer in the workspace at (h, w). */
 typedef struct
 {

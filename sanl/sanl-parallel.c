@@ -191,8 +191,7 @@ sanl_parallel_ways (void)
 }
 
 void
-sanl_parallel_for_chunks (
-    int n, int chunks_per_way, SanlParallelFunc fn, gpointer data)
+sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data)
 {
   int ways = MIN (sanl_parallel_ways (), n);
   int expected = 0;
@@ -213,7 +212,7 @@ sanl_parallel_for_chunks (
 
   /* publish the job in a few chunks per way, then wake whoever sleeps;
    * generations start at 1, the one no worker has seen */
-  job = (Job){ fn, data, n, MIN (n, ways * MAX (chunks_per_way, 1)) };
+  job = (Job){ fn, data, n, MIN (n, ways * CHUNKS_PER_WAY) };
   __atomic_store_n (&next_chunk, 0, __ATOMIC_RELAXED);
   __atomic_store_n (
       &state, ((guint64) (generation_of (state) + 1) << 32), __ATOMIC_SEQ_CST);
@@ -238,12 +237,6 @@ sanl_parallel_for_chunks (
   }
 
   __atomic_store_n (&busy, 0, __ATOMIC_RELEASE);
-}
-
-void
-sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data)
-{
-  sanl_parallel_for_chunks (n, CHUNKS_PER_WAY, fn, data);
 }
 
 void

@@ -218,10 +218,6 @@ int sanl_parallel_ways (void);
  * worker threads and this one take in turn; returns when all are done. */
 void sanl_parallel_for (int n, SanlParallelFunc fn, gpointer data);
 
-/* The same with chunks_per_way chunks per way (at most n in all). */
-void sanl_parallel_for_chunks (
-    int n, int chunks_per_way, SanlParallelFunc fn, gpointer data);
-
 /* The same when the loop touches at least SANL_PARALLEL_MIN_FLOATS floats
  * (floats), else fn (0, n, 0, data) here: waking a worker costs more than
  * a small loop. */
@@ -231,8 +227,8 @@ void sanl_parallel_for_sized (
 
 /* Row-major C (m, n) = alpha op(A) op(B) + beta C, as cblas_sgemm, cut
  * into slices of columns (or of rows, when m > n) that the ways compute
- * at once (sanl-gemm.c). A product called from inside a job runs whole
- * on its thread. */
+ * at once (sanl-gemm.c); inside a job, one after the other on its thread.
+ * The slices, and so the result's bits, depend on the shape alone. */
 void sanl_gemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
     float alpha, const float *a, int lda, const float *b, int ldb, float beta,
     float *c, int ldc);

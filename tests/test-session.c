@@ -96,17 +96,23 @@ free (void *p)
 #define HEIGHT 41
 
 static SanlModel *
-load_fixture (void)
+load_model_fixture (const char *name)
 {
   g_autofree char *path = NULL;
   GError *error = NULL;
   SanlModel *model;
 
-  path = g_build_filename (g_getenv ("SANL_SOURCE_ROOT"), "tests", "fixtures",
-      "tiny-seed1.safetensors", NULL);
+  path = g_build_filename (
+      g_getenv ("SANL_SOURCE_ROOT"), "tests", "fixtures", name, NULL);
   model = sanl_model_load (path, &error);
   g_assert_no_error (error);
   return model;
+}
+
+static SanlModel *
+load_fixture (void)
+{
+  return load_model_fixture ("tiny-seed1.safetensors");
 }
 
 /* A deterministic RGB picture: a bright blob on a gradient. */
@@ -446,6 +452,133 @@ test_reuse_attention_no_allocation (void)
   sanl_model_unref (model);
 }
 
+/* Every output of a run, copied out of the session. */
+typedef struct
+{
+  SanlResult result;
+  float *outputs[SANL_OUTPUT_VISIBILITY + 1];
+  gsize sizes[SANL_OUTPUT_VISIBILITY + 1];
+} Outputs;
+
+static void
+outputs_take (Outputs *o, SanlSession *session, const SanlResult *result)
+{
+  o->result = *result;
+  for (int i = 0; i <= SANL_OUTPUT_VISIBILITY; i++) {
+    SanlTensor t = sanl_session_get_output (session, i);
+
+    o->sizes[i] = t.data ? tensor_size (t) : 0;
+    o->outputs[i]
+        = t.data ? g_memdup2 (t.data, o->sizes[i] * sizeof (float)) : NULL;
+  }
+}
+
+static void
+outputs_assert_same (const Outputs *a, const Outputs *b)
+{
+  g_assert_cmpint (memcmp (&a->result, &b->result, sizeof a->result), ==, 0);
+  for (int i = 0; i <= SANL_OUTPUT_VISIBILITY; i++) {
+    g_assert_cmpuint (a->sizes[i], ==, b->sizes[i]);
+    if (a->sizes[i] > 0)
+      g_assert_true (same_floats (a->outputs[i], b->outputs[i], a->sizes[i]));
+  }
+}
+
+static void
+outputs_clear (Outputs *o)
+{
+  for (int i = 0; i <= SANL_OUTPUT_VISIBILITY; i++)
+    g_clear_pointer (&o->outputs[i], g_free);
+}
+
+/* The lite fixture's products are large enough to be cut into slices;
+ * the slices follow the shapes, so 1 to 4 threads give the same bits. */
+static void
+test_same_bits_at_any_thread_count (void)
+{
+  SanlModel *model = load_model_fixture ("lite.safetensors");
+  SanlSession *session = sanl_session_new (model, NULL);
+  g_autofree guint8 *rgb = make_frame (WIDTH, HEIGHT, WIDTH * 3);
+  SanlImage image = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb }, { WIDTH * 3 } };
+  Outputs one = { 0 };
+  SanlResult result;
+
+  g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
+  outputs_take (&one, session, &result);
+  g_assert_nonnull (one.outputs[SANL_OUTPUT_ATTENTION_1]);
+
+  for (int threads = 2; threads <= 4; threads++) {
+    Outputs more = { 0 };
+
+    sanl_set_threads (threads);
+    g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
+    outputs_take (&more, session, &result);
+    outputs_assert_same (&one, &more);
+    outputs_clear (&more);
+  }
+
+  sanl_set_threads (1);
+  outputs_clear (&one);
+  sanl_session_free (session);
+  sanl_model_unref (model);
+}
+
+/* Sessions that run at once on two threads find the pool busy and run
+ * their products alone: the same bits as one session on its own. */
+static void
+test_parallel_sessions_agree_on_two_threads (void)
+{
+  SanlModel *model = load_model_fixture ("lite.safetensors");
+  g_autofree guint8 *rgb = make_frame (WIDTH, HEIGHT, WIDTH * 3);
+  SanlImage image = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb }, { WIDTH * 3 } };
+  Worker workers[3];
+  GThread *threads[3];
+  SanlSession *serial = sanl_session_new (model, NULL);
+  SanlResult expected;
+
+  sanl_set_threads (2);
+  g_assert_true (sanl_session_run (serial, &image, NULL, &expected, NULL));
+  for (int i = 0; i < 3; i++) {
+    workers[i].model = model;
+    workers[i].image = &image;
+    threads[i] = g_thread_new ("session", run_worker, &workers[i]);
+  }
+  for (int i = 0; i < 3; i++) {
+    g_thread_join (threads[i]);
+    g_assert_cmpint (
+        memcmp (&workers[i].result, &expected, sizeof expected), ==, 0);
+  }
+
+  sanl_set_threads (1);
+  sanl_session_free (serial);
+  sanl_model_unref (model);
+}
+
+/* With the worker pool in use, frames after the first allocate nothing
+ * either. */
+static void
+test_no_allocation_per_frame_on_two_threads (void)
+{
+  SanlModel *model = load_model_fixture ("lite.safetensors");
+  SanlSession *session = sanl_session_new (model, NULL);
+  g_autofree guint8 *rgb = make_frame (WIDTH, HEIGHT, WIDTH * 3);
+  SanlImage image = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb }, { WIDTH * 3 } };
+  SanlResult result;
+  gint before;
+
+  sanl_set_threads (2);
+  g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
+
+  before = g_atomic_int_get (&n_allocations);
+  for (int i = 0; i < 100; i++)
+    g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
+  g_assert_cmpint (g_atomic_int_get (&n_allocations) - before, ==, 0);
+
+  sanl_set_threads (1);
+  sanl_session_free (session);
+  sanl_model_unref (model);
+}
+
 static void
 test_bad_frames_are_errors (void)
 {
@@ -499,6 +632,12 @@ main (int argc, char **argv)
       "/session/runs-are-deterministic", test_runs_are_deterministic);
   g_test_add_func (
       "/session/parallel-sessions-agree", test_parallel_sessions_agree);
+  g_test_add_func ("/session/same-bits-at-any-thread-count",
+      test_same_bits_at_any_thread_count);
+  g_test_add_func ("/session/parallel-sessions-agree-on-two-threads",
+      test_parallel_sessions_agree_on_two_threads);
+  g_test_add_func ("/session/no-allocation-per-frame-on-two-threads",
+      test_no_allocation_per_frame_on_two_threads);
   g_test_add_func ("/session/attention-none-has-no-category",
       test_attention_none_has_no_category);
   g_test_add_func ("/session/landmarks-stay-inside-region",
