@@ -393,26 +393,57 @@ gst_sanl_detect_init (GstSanlDetect *self)
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
 }
 
-static void
-gst_sanl_detect_set_model (GstSanlDetect *self, const gchar *path)
+/* Takes the object lock and returns TRUE when the element is stopped
+ * (NULL or READY); else warns with user_text and returns FALSE unlocked.
+ * The model and the thread count are fixed while a stream runs. */
+static gboolean
+gst_sanl_detect_lock_stopped (
+    GstSanlDetect *self, const gchar *user_text, const gchar *ignored)
 {
   GstState state;
 
   GST_OBJECT_LOCK (self);
   state = GST_STATE (self);
-  if (state != GST_STATE_NULL && state != GST_STATE_READY) {
-    GST_OBJECT_UNLOCK (self);
-    GST_WARNING_OBJECT (self, "not changing the model in state %s",
-        gst_element_state_get_name (state));
-    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-        (_ ("The model can only be changed while the element is stopped.")),
-        ("ignored model \"%s\"", GST_STR_NULL (path)));
+  if (state == GST_STATE_NULL || state == GST_STATE_READY)
+    return TRUE;
+
+  GST_OBJECT_UNLOCK (self);
+  GST_WARNING_OBJECT (
+      self, "%s in state %s", ignored, gst_element_state_get_name (state));
+  GST_ELEMENT_WARNING (
+      self, RESOURCE, SETTINGS, ("%s", user_text), ("%s", ignored));
+  return FALSE;
+}
+
+static void
+gst_sanl_detect_set_model (GstSanlDetect *self, const gchar *path)
+{
+  g_autofree gchar *ignored
+      = g_strdup_printf ("ignored model \"%s\"", GST_STR_NULL (path));
+
+  if (!gst_sanl_detect_lock_stopped (self,
+          _ ("The model can only be changed while the element is stopped."),
+          ignored))
     return;
-  }
 
   g_free (self->model_path);
   self->model_path
       = path && *path ? g_strdup (path) : gst_sanl_detect_default_model ();
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_sanl_detect_set_threads (GstSanlDetect *self, gint threads)
+{
+  g_autofree gchar *ignored = g_strdup_printf ("ignored threads=%d", threads);
+
+  if (!gst_sanl_detect_lock_stopped (self,
+          _ ("The number of threads can only be changed while the element "
+             "is stopped."),
+          ignored))
+    return;
+
+  self->threads = threads;
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -426,6 +457,10 @@ gst_sanl_detect_set_property (
     gst_sanl_detect_set_model (self, g_value_get_string (value));
     return;
   }
+  if (prop_id == PROP_THREADS) {
+    gst_sanl_detect_set_threads (self, g_value_get_int (value));
+    return;
+  }
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -437,9 +472,6 @@ gst_sanl_detect_set_property (
       break;
     case PROP_THRESHOLD:
       self->threshold = g_value_get_float (value);
-      break;
-    case PROP_THREADS:
-      self->threads = g_value_get_int (value);
       break;
     case PROP_ATTENTION:
       self->attention = g_value_get_enum (value);

@@ -5,6 +5,7 @@
  * field. Fields this version does not know are ignored. */
 
 #include "sanl-private.h"
+#include "sanl-safetensors.h"
 
 #include <math.h>
 #include <string.h>
@@ -156,7 +157,8 @@ get_rgb (Context *ctx, JsonObject *object, const char *member,
   return TRUE;
 }
 
-/* landmarks and classes: min..max non-empty strings, NULL-terminated. */
+/* landmarks and classes: min..max distinct non-empty strings,
+ * NULL-terminated. */
 static gboolean
 get_names (Context *ctx, JsonObject *object, const char *member, int max,
     char ***out, int *n_out)
@@ -166,7 +168,8 @@ get_names (Context *ctx, JsonObject *object, const char *member, int max,
   JsonArray *array;
   guint n;
 
-  reason = g_strdup_printf ("must be a list of 1 to %d non-empty strings", max);
+  reason = g_strdup_printf (
+      "must be a list of 1 to %d distinct non-empty strings", max);
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
     return fail (ctx, member, reason);
   array = json_node_get_array (node);
@@ -179,6 +182,11 @@ get_names (Context *ctx, JsonObject *object, const char *member, int max,
 
     if (!node_is_string (element) || json_node_get_string (element)[0] == 0)
       return fail (ctx, member, reason);
+    for (guint j = 0; j < i; j++)
+      if (strcmp (json_array_get_string_element (array, j),
+              json_node_get_string (element))
+          == 0)
+        return fail (ctx, member, reason);
   }
 
   *out = g_new0 (char *, n + 1);
@@ -218,15 +226,17 @@ get_attention_classes (Context *ctx, JsonObject *object, SanlConfig *config)
 
   for (guint i = 0; i < n; i++) {
     JsonNode *element = json_array_get_element (array, i);
-    int c;
+    g_autofree char *which = NULL;
+    int c = config->n_classes;
 
-    if (!node_is_string (element))
-      return fail (ctx, member, reason);
-    for (c = 0; c < config->n_classes; c++)
-      if (strcmp (config->classes[c], json_node_get_string (element)) == 0)
-        break;
-    if (c == config->n_classes || config->attention_class[c])
-      return fail (ctx, member, reason);
+    if (node_is_string (element))
+      for (c = 0; c < config->n_classes; c++)
+        if (strcmp (config->classes[c], json_node_get_string (element)) == 0)
+          break;
+    if (c == config->n_classes || config->attention_class[c]) {
+      which = g_strdup_printf ("%s (entry %u is not)", reason, i);
+      return fail (ctx, member, which);
+    }
     config->attention_class[c] = TRUE;
   }
   return TRUE;
@@ -346,6 +356,11 @@ sanl_config_parse (
 
   memset (config, 0, sizeof *config);
 
+  if (sanl_json_has_nul (json, strlen (json))) {
+    g_set_error (error, SANL_ERROR, SANL_ERROR_CONFIG,
+        "%s: sanl.config holds a NUL character (\\u0000) in a string", file);
+    return FALSE;
+  }
   if (!json_parser_load_from_data (parser, json, -1, &json_error)) {
     g_set_error (error, SANL_ERROR, SANL_ERROR_CONFIG,
         "%s: sanl.config is not valid JSON: %s", file, json_error->message);

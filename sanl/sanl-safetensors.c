@@ -509,6 +509,23 @@ check_tiling (
   return TRUE;
 }
 
+/* json-glib hands strings out NUL-terminated, so "a\u0000b" would read as
+ * "a" here and as "a\0b" in the twin: both refuse it instead. Outside
+ * strings valid JSON has no backslash. */
+gboolean
+sanl_json_has_nul (const char *json, gsize length)
+{
+  for (gsize i = 0; i + 1 < length && json[i] != 0; i++) {
+    if (json[i] != '\\')
+      continue;
+    i++; /* the escaped character, a backslash included, is skipped */
+    if (json[i] == 'u' && i + 4 < length
+        && g_ascii_strncasecmp (json + i + 1, "0000", 4) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 static gboolean
 parse_header (SanlSafetensors *st, const char *json, gsize json_size,
     const guint8 *data, gsize data_size, GError **error)
@@ -523,6 +540,12 @@ parse_header (SanlSafetensors *st, const char *json, gsize json_size,
   JsonNode *node;
   gboolean ok = FALSE;
   int n = 0;
+
+  if (sanl_json_has_nul (json, json_size)) {
+    set_format_error (error, st->path, NULL,
+        "header holds a NUL character (\\u0000) in a string");
+    return FALSE;
+  }
 
   /* Parse, counting members to catch duplicates json-glib would hide. */
   watch.counts = g_hash_table_new (NULL, NULL);
@@ -637,6 +660,12 @@ sanl_safetensors_open (const char *path, GError **error)
   g_autoptr (GBytes) bytes = NULL;
   GMappedFile *mapped;
   GStatBuf info;
+
+  if (*path == 0) {
+    g_set_error_literal (error, SANL_ERROR, SANL_ERROR_IO,
+        "no model file given: the path is empty");
+    return NULL;
+  }
 
   /* Only regular files: a directory or a FIFO cannot be mapped usefully. */
   if (g_stat (path, &info) != 0) {

@@ -88,6 +88,10 @@ void sanl_dtype_to_float (
 /* A newly allocated (n_elements) float32 copy of the tensor; g_free it. */
 float *sanl_safetensor_to_float (const SanlSafetensor *tensor);
 
+/* Whether the length bytes of JSON text at json escape a NUL character
+ * (\u0000) in a string; both the header and sanl.config refuse one. */
+gboolean sanl_json_has_nul (const char *json, gsize length);
+
 G_END_DECLS
 
 #endif /* SANL_SAFETENSORS_H */

@@ -180,9 +180,11 @@ const SanlTimings *sanl_session_get_timings (SanlSession *session);
 gsize sanl_session_get_arena_size (SanlSession *session);
 
 /* Threads the engine computes with, in this process (0 = leave it: at
- * first use, OpenBLAS's default count). The engine runs its own workers
+ * first use, OpenBLAS's default count, one per processor unless
+ * OPENBLAS_NUM_THREADS says otherwise). The engine runs its own workers
  * and sets OpenBLAS to one thread, so OpenBLAS calls made elsewhere in the
- * process run single-threaded too. */
+ * process run single-threaded too. Results are the same bits at any
+ * count. */
 void sanl_set_threads (int n_threads);
 
 G_END_DECLS

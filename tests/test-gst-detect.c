@@ -949,6 +949,34 @@ GST_START_TEST (test_model_in_wrong_state)
 
 GST_END_TEST;
 
+/* So is changing the thread count, which the engine shares process-wide. */
+GST_START_TEST (test_threads_in_wrong_state)
+{
+  gchar *caps = sanl_check_caps (GST_VIDEO_FORMAT_RGB, 16, 16);
+  GstHarness *h = detect_harness ("threads=2", caps);
+  GstElement *detect = gst_harness_find_element (h, "sanldetect");
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  gint now;
+
+  gst_element_set_bus (h->element, bus);
+  g_object_set (detect, "threads", 3, NULL);
+  g_object_get (detect, "threads", &now, NULL);
+  fail_unless_equals_int (now, 2);
+
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (detect);
+  gst_harness_teardown (h);
+  g_free (caps);
+}
+
+GST_END_TEST;
+
 /* Two frames of colour bars at width x height through sanldetect with
  * tracking on: the first inference must find visible_first visible points,
  * the second must see the whole frame again. */
@@ -1037,6 +1065,7 @@ sanldetect_suite (void)
   tcase_add_test (tc, test_model_blurb);
   tcase_add_test (tc, test_corrupt_model);
   tcase_add_test (tc, test_model_in_wrong_state);
+  tcase_add_test (tc, test_threads_in_wrong_state);
   return s;
 }
 

@@ -1112,6 +1112,8 @@ static const ConfigEdit config_edits[] = {
       "\"p\",\"p\",\"p\",\"p\",\"p\"]" },
   { "classes-string", "classes", "\"dress\"" },
   { "classes-empty-name", "classes", "[\"dress\", \"\"]" },
+  { "classes-twice", "classes", "[\"dress\", \"hat\", \"dress\"]" },
+  { "landmarks-twice", "landmarks", "[\"hem\", \"hem\"]" },
   { "attention_classes-string", "attention_classes", "\"dress\"" },
   { "attention_classes-empty", "attention_classes", "[]" },
   { "attention_classes-unknown", "attention_classes", "[\"dress\", \"hats\"]" },

@@ -107,7 +107,7 @@ def case_bench_options():
     return check_all([
         ([bench, "--model", MODEL, "--frames", "0"], 2, "--frames must be 1 or more, not 0"),
         ([bench, "--model", MODEL, "--threads", "-5"], 2,
-         "--threads must be from 0 (OpenBLAS's default) to 256, not -5"),
+         "--threads must be from 0 (one per processor) to 256, not -5"),
         ([bench, "--model", MODEL, "--threads", "257"], 2, "to 256, not 257"),
         ([bench, "--frames", "2"], 2, "--model FILE is required"),
         ([bench, "--model", MODEL, "--attention", "soft"], 2,
@@ -210,9 +210,11 @@ def case_infer_options():
     infer = tool("sanl-infer")
     return check_all([
         ([infer, "--model", MODEL, "--threads", "300", IMAGE], 2,
-         "--threads must be from 0 (OpenBLAS's default) to 256, not 300"),
+         "--threads must be from 0 (one per processor) to 256, not 300"),
         ([infer, "--model", MODEL, "--attention", "soft", IMAGE], 2,
          '--attention must be gradcam or none, not "soft"'),
+        ([infer, "--model", "", IMAGE], 1,
+         "sanl-infer: no model file given: the path is empty"),
     ])
 
 
@@ -305,6 +307,9 @@ def bad_models(tmp):
         "steer-empty": {"attention_classes": []},
         "steer-unknown": {"attention_classes": ["dress", "hats"]},
         "steer-twice": {"attention_classes": ["skirt", "skirt"]},
+        "steer-nul": {"attention_classes": ["pants\u0000xyz"]},
+        "landmark-nul": {"landmarks": ["left_collar\u0000x"] + config["landmarks"][1:]},
+        "classes-twice": {"classes": ["pants"] + config["classes"][1:-1] + ["pants"]},
         "block-wide": {"backbone": dict(config["backbone"], block="wide")},
         "depths-3": {"classifier": dict(config["classifier"], depths=[1, 1, 1])},
         "width-0": {"backbone": dict(config["backbone"], width=0)},
@@ -325,6 +330,11 @@ def bad_models(tmp):
         broken[tensor].view(-1)[index] = value
         paths[name] = os.path.join(tmp, f"{name}.safetensors")
         safetensors_io.save_file(broken, paths[name], metadata)
+    # a NUL escaped in the header itself: a tensor's name
+    renamed = {("visibility.bias\u0000x" if k == "visibility.bias" else k): v
+               for k, v in tensors.items()}
+    paths["tensor-nul"] = os.path.join(tmp, "tensor-nul.safetensors")
+    safetensors_io.save_file(renamed, paths["tensor-nul"], metadata)
     wrong = dict(tensors)
     wrong["visibility.bias"] = torch.zeros(7)
     paths["shape"] = os.path.join(tmp, "shape.safetensors")

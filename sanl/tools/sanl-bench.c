@@ -24,7 +24,7 @@
 #define PEAK_SIDE 768
 #define PEAK_REPEATS 8
 
-/* More BLAS threads than this is a typo, not a machine. */
+/* More engine threads than this is a typo, not a machine. */
 #define MAX_THREADS 256
 
 /* Best GFLOP/s of square SGEMMs, the most this machine's BLAS can do. */
@@ -146,7 +146,7 @@ check_options (int argc, char **argv, const char *model_path, int frames,
     return FALSE;
   }
   if (threads < 0 || threads > MAX_THREADS) {
-    g_printerr ("sanl-bench: --threads must be from 0 (OpenBLAS's default) "
+    g_printerr ("sanl-bench: --threads must be from 0 (one per processor) "
                 "to %d, not %d\n",
         MAX_THREADS, threads);
     return FALSE;
@@ -177,7 +177,7 @@ main (int argc, char **argv)
           { "frames", 'n', 0, G_OPTION_ARG_INT, &frames,
               "Frames to time after one warm-up frame", "N" },
           { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
-              "OpenBLAS threads (0: OpenBLAS's default)", "T" },
+              "Engine threads (0: one per processor)", "T" },
           { "attention", 'a', 0, G_OPTION_ARG_STRING, &attention_name,
               "gradcam (default) or none", "MODE" },
           { "skip-peak", 0, 0, G_OPTION_ARG_NONE, &skip_peak,

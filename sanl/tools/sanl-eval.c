@@ -38,7 +38,7 @@
 #define K 8
 #define ABSENT 3
 
-/* More BLAS threads than this is a typo, not a machine. */
+/* More engine threads than this is a typo, not a machine. */
 #define MAX_THREADS 256
 
 /* ------------------------------------------------------------------------ */
@@ -426,7 +426,7 @@ check_options (int argc, char **argv, char **model_path, const char *data,
     return FALSE;
   }
   if (threads < 0 || threads > MAX_THREADS) {
-    g_printerr ("sanl-eval: --threads must be from 0 (OpenBLAS's default) to "
+    g_printerr ("sanl-eval: --threads must be from 0 (one per processor) to "
                 "%d, not %d\n",
         MAX_THREADS, threads);
     return FALSE;
@@ -452,7 +452,7 @@ main (int argc, char **argv)
     { "attention", 'a', 0, G_OPTION_ARG_STRING, &attention,
         "gradcam (default) or none", "MODE" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
-        "BLAS threads (0: OpenBLAS's default)", "N" },
+        "Engine threads (0: one per processor)", "N" },
     { "whole", 'w', 0, G_OPTION_ARG_NONE, &whole,
         "Analyse whole pictures, not the labelled boxes", NULL },
     { NULL } };

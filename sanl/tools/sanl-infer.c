@@ -24,7 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* More BLAS threads than this is a typo, not a machine. */
+/* More engine threads than this is a typo, not a machine. */
 #define MAX_THREADS 256
 
 /* ---------------------------------------------------------------------- */
@@ -221,7 +221,7 @@ static const GOptionEntry entries[]
         { "attention", 'a', 0, G_OPTION_ARG_STRING, &opt_attention,
             "gradcam (default) or none", "MODE" },
         { "threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
-            "BLAS threads (0: OpenBLAS's default)", "N" },
+            "Engine threads (0: one per processor)", "N" },
         { "dump", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dump,
             "Write the last image's raw outputs to OUT.safetensors", "OUT" },
         { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_images,
@@ -257,7 +257,7 @@ parse_args (int *argc, char ***argv, SanlAttention *attention, GError **error)
   }
   if (opt_threads < 0 || opt_threads > MAX_THREADS) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-        "--threads must be from 0 (OpenBLAS's default) to %d, not %d",
+        "--threads must be from 0 (one per processor) to %d, not %d",
         MAX_THREADS, opt_threads);
     return FALSE;
   }

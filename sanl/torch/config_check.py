@@ -12,6 +12,8 @@ or build a network the C engine would refuse. Fields not listed are ignored.
 import json
 import math
 
+from safetensors_io import has_nul_escape
+
 MAX_INPUT_SIZE = 4096
 MAX_LANDMARKS = 32
 MAX_CLASSES = 4096
@@ -75,19 +77,21 @@ class _Checker:
     def names(self, obj, member, most):
         value = obj.get(member)
         if (not isinstance(value, list) or not 1 <= len(value) <= most
-                or not all(isinstance(v, str) and v for v in value)):
-            self.fail(member, f"must be a list of 1 to {most} non-empty strings")
+                or not all(isinstance(v, str) and v for v in value)
+                or len(set(value)) != len(value)):
+            self.fail(member, f"must be a list of 1 to {most} distinct non-empty strings")
 
     def attention_classes(self, obj):
         """Optional; absent, every class may steer."""
         if "attention_classes" not in obj:
             return
         value, classes = obj["attention_classes"], obj["classes"]
-        if (not isinstance(value, list) or not value
-                or not all(isinstance(v, str) and v in classes for v in value)
-                or len(set(value)) != len(value)):
-            self.fail("attention_classes",
-                      "must be a list of names from 'classes', each at most once")
+        reason = "must be a list of names from 'classes', each at most once"
+        if not isinstance(value, list) or not value:
+            self.fail("attention_classes", reason)
+        for i, v in enumerate(value):
+            if not isinstance(v, str) or v not in classes or v in value[:i]:
+                self.fail("attention_classes", f"{reason} (entry {i} is not)")
 
     def resnet(self, obj, member):
         spec = obj.get(member)
@@ -124,6 +128,8 @@ def check_config(config, path):
 
 def parse_config(text, path):
     """The checked config dict of a sanl.config JSON string."""
+    if has_nul_escape(text):
+        raise ConfigError(f"{path}: sanl.config holds a NUL character (\\u0000) in a string")
     try:
         config = json.loads(text)
     except ValueError as e:

@@ -132,6 +132,8 @@ def main():
     ap.add_argument("--whole", action="store_true",
                     help="analyse whole pictures, not the labelled boxes")
     args = ap.parse_args()
+    if args.threads < 0:
+        ap.error(f"--threads must be 0 or more, not {args.threads}")
     torch.set_num_threads(args.threads)
     try:
         net = load_net(args.model).float().eval()

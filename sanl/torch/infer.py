@@ -133,6 +133,8 @@ def main(argv=None):
     ap.add_argument("--dump", metavar="OUT", help="write the last image's raw outputs")
     ap.add_argument("images", nargs="+", metavar="IMAGE")
     args = ap.parse_args(argv)
+    if args.threads < 0:
+        ap.error(f"--threads must be 0 or more, not {args.threads}")
     torch.set_num_threads(max(1, args.threads))
 
     try:

@@ -81,6 +81,19 @@ def save_file(tensors, path, metadata=None):
             f.write(blob)
 
 
+def has_nul_escape(text):
+    """Whether JSON text escapes a NUL character (\\u0000) in a string:
+    libsanl refuses one, since its JSON library ends strings at NUL."""
+    i = 0
+    while True:
+        i = text.find("\\", i)
+        if i < 0 or i + 1 >= len(text):
+            return False
+        if text[i + 1] == "u" and text[i + 2:i + 6].lower() == "0000":
+            return True
+        i += 2  # the escaped character, a backslash included, is skipped
+
+
 def _read_header(f, path):
     raw = f.read(8)
     if len(raw) != 8:
@@ -93,16 +106,28 @@ def _read_header(f, path):
     if len(text) != size:
         raise ValueError(f"{path}: header length {size} runs past the end of the file")
     try:
-        header = json.loads(text.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        text = text.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: header is not valid JSON ({e})") from None
+    if has_nul_escape(text):
+        raise ValueError(f"{path}: header holds a NUL character (\\u0000) in a string")
+    try:
+        header = json.loads(text)
+    except json.JSONDecodeError as e:
         raise ValueError(f"{path}: header is not valid JSON ({e})") from None
     if not isinstance(header, dict):
         raise ValueError(f"{path}: header is not a JSON object")
     return header
 
 
+def _check_path(path):
+    if not path:
+        raise ValueError("no model file given: the path is empty")
+
+
 def read_metadata(path):
     """The __metadata__ map of the file at path (empty when absent)."""
+    _check_path(path)
     with open(path, "rb") as f:
         return dict(_read_header(f, path).get(METADATA_KEY, {}))
 
@@ -110,6 +135,7 @@ def read_metadata(path):
 def load(path):
     """Read the file at path: returns (dict of name -> tensor, metadata)."""
     _check_byte_order()
+    _check_path(path)
     with open(path, "rb") as f:
         header = _read_header(f, path)
         data = bytearray(f.read())
