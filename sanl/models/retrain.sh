@@ -5,7 +5,7 @@
 # ../shared/data); checkpoints go to WORK_DIR (default build-train-default,
 # which git ignores). Each stage resumes from its last checkpoint when run
 # again. Needs build/ (for sanl-synth) and /usr/bin/python3 with torch.
-# About 2 hours on 2 cores.
+# About 2 hours 20 minutes on 2 cores.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -45,4 +45,13 @@ $train --stage landmarks --init "$work/landmarks.safetensors" \
   --synth "$work/synth-worn" --synth-fraction 0.5 \
   --whole-views 0.15 0.35 --wide-views 0.2 0.3 --whole-val \
   --out "$work/worn" --epochs 32 --steps 60 --batch 16 --lr 1e-3 --resume \
+  --export "$work/worn.safetensors"
+
+# A short, gentle run on the same mix that settles the SANL blocks on the
+# maps of the garment classes (attention_classes) that inference uses.
+$train --stage landmarks --init "$work/worn.safetensors" \
+  --fld "$data/robot-fld" --fld "$data/clothing-fld" \
+  --synth "$work/synth-worn" --synth-fraction 0.5 \
+  --whole-views 0.15 0.35 --wide-views 0.2 0.3 --whole-val \
+  --out "$work/steered" --epochs 12 --steps 60 --batch 16 --lr 3e-4 --resume \
   --export "$top/sanl/models/default.safetensors"
