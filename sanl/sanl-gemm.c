@@ -16,10 +16,14 @@
 
 #include <cblas.h>
 
-/* A product is cut into about this many slices: a few per way for two to
- * four ways, and few enough that re-packing the shared operand for each
- * stays cheap. */
+/* A product is cut into about this many slices, a few per way for two to
+ * four ways, each at least MIN_SLICE rows or columns: every slice packs
+ * the whole shared operand again (B when rows are cut, A when columns
+ * are), which costs as much as about that many rows or columns of
+ * arithmetic. 64 was faster than 16 by 9 % on ResNet-101 and no slower
+ * on the small default model. */
 #define SLICES 12
+#define MIN_SLICE 64
 
 /* Slice sides are multiples of this: the register blocking of OpenBLAS's
  * kernels. */
@@ -87,12 +91,13 @@ sanl_gemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float alpha,
 
   if (m <= 0 || n <= 0)
     return;
-  if ((gint64) m * n * k < MIN_SPLIT_MACS || side < 2 * STEP) {
+  if ((gint64) m * n * k < MIN_SPLIT_MACS || side <= MIN_SLICE) {
     gemm_slice (&g, 0, m, 0, n);
     return;
   }
 
   g.slice = ((side + SLICES - 1) / SLICES + STEP - 1) / STEP * STEP;
+  g.slice = MAX (g.slice, MIN_SLICE);
   slices = (side + g.slice - 1) / g.slice;
   sanl_parallel_for (slices, gemm_way, &g);
 }
