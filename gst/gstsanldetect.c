@@ -790,8 +790,9 @@ gst_sanl_detect_on_region_edge (
  * region can follow wrong points and never finds its way back. A
  * mean-score gate to start or keep tracking needs scores that separate a
  * garment from the rest, which the default model's do not: on a real
- * clip whose first region went wrong they stay between 0.08 and 0.10
- * whether or not the points sit on the garment. */
+ * clip of a person, the mean landmark score is 0.18 on a region that
+ * holds only her legs and 0.19 on the whole frame whose collars sit on
+ * her neckline. */
 static gboolean
 gst_sanl_detect_track_region (const GstSanlMeta *meta, gfloat threshold,
     gdouble margin, gfloat min_spread, gint width, gint height,
