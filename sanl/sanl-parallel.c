@@ -5,7 +5,7 @@
  * products are cut into slices that run on the pool, so no OpenBLAS worker
  * competes for a core with a worker of the pool.
  *
- * One process-wide pool of worker threads, grown on demand to the OpenBLAS
+ * One process-wide pool of worker threads, grown on demand to the engine's
  * thread count less one (the caller is the first way) and never shrunk, so
  * that no frame after the first creates a thread or allocates. A job is
  * published by bumping a generation counter; workers spin on it for a
