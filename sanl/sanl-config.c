@@ -352,13 +352,15 @@ sanl_config_parse (
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) json_error = NULL;
   Context ctx = { file, error };
+  const char *bad_escape;
   JsonNode *root;
 
   memset (config, 0, sizeof *config);
 
-  if (sanl_json_has_nul (json, strlen (json))) {
+  bad_escape = sanl_json_check_escapes (json, strlen (json));
+  if (bad_escape != NULL) {
     g_set_error (error, SANL_ERROR, SANL_ERROR_CONFIG,
-        "%s: sanl.config holds a NUL character (\\u0000) in a string", file);
+        "%s: sanl.config holds %s in a string", file, bad_escape);
     return FALSE;
   }
   if (!json_parser_load_from_data (parser, json, -1, &json_error)) {

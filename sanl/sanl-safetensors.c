@@ -510,20 +510,30 @@ check_tiling (
 }
 
 /* json-glib hands strings out NUL-terminated, so "a\u0000b" would read as
- * "a" here and as "a\0b" in the twin: both refuse it instead. Outside
- * strings valid JSON has no backslash. */
-gboolean
-sanl_json_has_nul (const char *json, gsize length)
+ * "a" here and as "a\0b" in the twin, and it takes escapes JSON does not
+ * have ("\q", "\U0000", a short "\u00") that the twin refuses: both
+ * refuse them before parsing. A backslash outside a string is no valid
+ * JSON either. */
+const char *
+sanl_json_check_escapes (const char *json, gsize length)
 {
-  for (gsize i = 0; i + 1 < length && json[i] != 0; i++) {
+  for (gsize i = 0; i < length && json[i] != 0; i++) {
     if (json[i] != '\\')
       continue;
-    i++; /* the escaped character, a backslash included, is skipped */
-    if (json[i] == 'u' && i + 4 < length
-        && g_ascii_strncasecmp (json + i + 1, "0000", 4) == 0)
-      return TRUE;
+    if (++i >= length)
+      return "an invalid escape";
+    if (strchr ("\"\\/bfnrt", json[i]) != NULL && json[i] != 0)
+      continue;
+    if (json[i] != 'u' || i + 4 >= length)
+      return "an invalid escape";
+    for (int d = 1; d <= 4; d++)
+      if (!g_ascii_isxdigit (json[i + d]))
+        return "an invalid escape";
+    if (g_ascii_strncasecmp (json + i + 1, "0000", 4) == 0)
+      return "a NUL character (\\u0000)";
+    i += 4;
   }
-  return FALSE;
+  return NULL;
 }
 
 static gboolean
@@ -540,10 +550,12 @@ parse_header (SanlSafetensors *st, const char *json, gsize json_size,
   JsonNode *node;
   gboolean ok = FALSE;
   int n = 0;
+  const char *bad_escape;
 
-  if (sanl_json_has_nul (json, json_size)) {
-    set_format_error (error, st->path, NULL,
-        "header holds a NUL character (\\u0000) in a string");
+  bad_escape = sanl_json_check_escapes (json, json_size);
+  if (bad_escape != NULL) {
+    set_format_error (
+        error, st->path, NULL, "header holds %s in a string", bad_escape);
     return FALSE;
   }
 

@@ -88,9 +88,10 @@ void sanl_dtype_to_float (
 /* A newly allocated (n_elements) float32 copy of the tensor; g_free it. */
 float *sanl_safetensor_to_float (const SanlSafetensor *tensor);
 
-/* Whether the length bytes of JSON text at json escape a NUL character
- * (\u0000) in a string; both the header and sanl.config refuse one. */
-gboolean sanl_json_has_nul (const char *json, gsize length);
+/* NULL when every backslash escape in the length bytes of JSON text at
+ * json is one JSON has and none is a NUL (\u0000); else what is wrong,
+ * for a message. The header and sanl.config are checked so. */
+const char *sanl_json_check_escapes (const char *json, gsize length);
 
 G_END_DECLS
 

@@ -186,9 +186,9 @@ def case_train_options():
     it cannot read, in one line."""
     if not have_torch():
         return SKIP
-    train = [sys.executable, os.path.join(SOURCE_ROOT, "sanl", "torch", "train.py"), "--stage",
-             "landmarks", "--out", "/nonexistent/run"]
     with tempfile.TemporaryDirectory() as tmp:
+        train = [sys.executable, os.path.join(SOURCE_ROOT, "sanl", "torch", "train.py"),
+                 "--stage", "landmarks", "--out", os.path.join(tmp, "run")]
         short = os.path.join(tmp, "short.safetensors")
         with open(short, "wb") as f:
             f.write(b"\x10\x00")
@@ -200,6 +200,7 @@ def case_train_options():
             (train + ["--whole-views", "0.8", "0.1", "--wide-views", "0.3", "0"], 2,
              "add up to 1.1 for the real pool; at most 1"),
             (train + ["--synth-fraction", "-1"], 2, "--synth-fraction must be from 0 to 1"),
+            (train + ["--threads", "-2"], 2, "--threads must be 0 or more, not -2"),
             (train + ["--init", os.path.join(tmp, "none.safetensors")], 1,
              "--init: [Errno 2] No such file or directory"),
             (train + ["--init", short], 1, "too short for a safetensors header"),
@@ -330,6 +331,20 @@ def bad_models(tmp):
         broken[tensor].view(-1)[index] = value
         paths[name] = os.path.join(tmp, f"{name}.safetensors")
         safetensors_io.save_file(broken, paths[name], metadata)
+    # escapes JSON lacks, which json-glib would take: in sanl.config ...
+    for name, spelling in (("config-escape-q", "ti\\qny"), ("config-escape-U", "ti\\U0000ny"),
+                           ("config-escape-short", "ti\\u00")):
+        text = json.dumps(dict(config, name="tiny")).replace('"tiny"', f'"{spelling}"', 1)
+        paths[name] = os.path.join(tmp, f"{name}.safetensors")
+        safetensors_io.save_file(tensors, paths[name], dict(metadata, **{"sanl.config": text}))
+    # ... and in the header itself, spelled into a tensor's name
+    with open(MODEL, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header, data = f.read(size), f.read()
+    header = header.replace(b'"visibility.bias"', b'"visibility.b\\qias"', 1)
+    paths["header-escape-q"] = os.path.join(tmp, "header-escape-q.safetensors")
+    with open(paths["header-escape-q"], "wb") as f:
+        f.write(len(header).to_bytes(8, "little") + header + data)
     # a NUL escaped in the header itself: a tensor's name
     renamed = {("visibility.bias\u0000x" if k == "visibility.bias" else k): v
                for k, v in tensors.items()}

@@ -34,7 +34,8 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="paper", help="named config to export")
     ap.add_argument("--model", help="existing model file instead of random weights")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="threads of the twin and the engine alike (0: one per processor)")
     ap.add_argument("--frames", type=int, default=10)
     ap.add_argument("--attention", choices=["gradcam", "none"], default="gradcam")
     ap.add_argument("--bench", default=os.path.join(ROOT, "build", "sanl", "tools",
@@ -45,7 +46,11 @@ def parse_args():
                     help="folder holding libgstsanl.so (--pipeline)")
     ap.add_argument("--clip-frames", type=int, default=150,
                     help="frames in the generated clip (--pipeline)")
-    return ap.parse_args()
+    args = ap.parse_args()
+    if args.threads < 0:
+        ap.error(f"--threads must be 0 or more, not {args.threads}")
+    args.threads = args.threads or os.cpu_count() or 1
+    return args
 
 
 def time_twin(model_path, frames, attention):

@@ -12,7 +12,7 @@ or build a network the C engine would refuse. Fields not listed are ignored.
 import json
 import math
 
-from safetensors_io import has_nul_escape
+from safetensors_io import check_escapes
 
 MAX_INPUT_SIZE = 4096
 MAX_LANDMARKS = 32
@@ -128,8 +128,9 @@ def check_config(config, path):
 
 def parse_config(text, path):
     """The checked config dict of a sanl.config JSON string."""
-    if has_nul_escape(text):
-        raise ConfigError(f"{path}: sanl.config holds a NUL character (\\u0000) in a string")
+    bad_escape = check_escapes(text)
+    if bad_escape:
+        raise ConfigError(f"{path}: sanl.config holds {bad_escape} in a string")
     try:
         config = json.loads(text)
     except ValueError as e:

@@ -128,13 +128,14 @@ def main():
     ap.add_argument("--split", default="val")
     ap.add_argument("--layout", default="fld", choices=["fld", "deepfashion", "coco"])
     ap.add_argument("--attention", default="gradcam", choices=["gradcam", "none"])
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (0: one per processor)")
     ap.add_argument("--whole", action="store_true",
                     help="analyse whole pictures, not the labelled boxes")
     args = ap.parse_args()
     if args.threads < 0:
         ap.error(f"--threads must be 0 or more, not {args.threads}")
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     try:
         net = load_net(args.model).float().eval()
         records = D.read_landmarks(args.data, args.split, args.layout)

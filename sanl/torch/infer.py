@@ -129,13 +129,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True, help="model file (.safetensors)")
     ap.add_argument("--attention", choices=["gradcam", "none"], default="gradcam")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (0: one per processor)")
     ap.add_argument("--dump", metavar="OUT", help="write the last image's raw outputs")
     ap.add_argument("images", nargs="+", metavar="IMAGE")
     args = ap.parse_args(argv)
     if args.threads < 0:
         ap.error(f"--threads must be 0 or more, not {args.threads}")
-    torch.set_num_threads(max(1, args.threads))
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
 
     try:
         net = load_model(args.model)

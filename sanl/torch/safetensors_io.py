@@ -30,6 +30,7 @@ DTYPES = {
 }
 TORCH_DTYPES = {name: dtype for dtype, name in DTYPES.items()}
 
+HEX_DIGITS = "0123456789abcdefABCDEF"
 METADATA_KEY = "__metadata__"
 
 
@@ -81,17 +82,26 @@ def save_file(tensors, path, metadata=None):
             f.write(blob)
 
 
-def has_nul_escape(text):
-    """Whether JSON text escapes a NUL character (\\u0000) in a string:
-    libsanl refuses one, since its JSON library ends strings at NUL."""
+def check_escapes(text):
+    """None when every backslash escape in JSON text is one JSON has and
+    none is a NUL (\\u0000); else what is wrong, for a message. libsanl's
+    JSON library ends strings at NUL and takes escapes JSON lacks, so both
+    loaders refuse these before parsing."""
     i = 0
     while True:
         i = text.find("\\", i)
-        if i < 0 or i + 1 >= len(text):
-            return False
-        if text[i + 1] == "u" and text[i + 2:i + 6].lower() == "0000":
-            return True
-        i += 2  # the escaped character, a backslash included, is skipped
+        if i < 0:
+            return None
+        c = text[i + 1:i + 2]
+        if c and c in '"\\/bfnrt':
+            i += 2
+            continue
+        digits = text[i + 2:i + 6]
+        if c != "u" or len(digits) != 4 or not all(d in HEX_DIGITS for d in digits):
+            return "an invalid escape"
+        if digits == "0000":
+            return "a NUL character (\\u0000)"
+        i += 6
 
 
 def _read_header(f, path):
@@ -109,8 +119,9 @@ def _read_header(f, path):
         text = text.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: header is not valid JSON ({e})") from None
-    if has_nul_escape(text):
-        raise ValueError(f"{path}: header holds a NUL character (\\u0000) in a string")
+    bad_escape = check_escapes(text)
+    if bad_escape:
+        raise ValueError(f"{path}: header holds {bad_escape} in a string")
     try:
         header = json.loads(text)
     except json.JSONDecodeError as e:

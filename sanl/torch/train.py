@@ -589,7 +589,8 @@ def parse_args(argv=None):
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--export-dtype", default="f16", choices=["f32", "f16", "bf16"])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads per process (0: one per processor)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     check_shares(args)
@@ -615,11 +616,13 @@ def check_shares(args):
                          f"{pool} pool; at most 1")
     if not 0.0 <= args.synth_fraction <= 1.0:
         option_error(f"--synth-fraction must be from 0 to 1, not {args.synth_fraction}")
+    if args.threads < 0:
+        option_error(f"--threads must be 0 or more, not {args.threads}")
 
 
 def main(argv=None):
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
     if args.export_only:
