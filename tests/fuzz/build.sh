@@ -15,10 +15,11 @@ mkdir -p "$out/corpus" "$out/crashes"
 
 # The reader and the target, all instrumented.
 clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -DG_LOG_DOMAIN='"sanl"' -I"$top/sanl" $(pkg-config --cflags glib-2.0 json-glib-1.0) \
+  -DG_LOG_DOMAIN='"sanl"' -I"$top/sanl" $(pkg-config --cflags glib-2.0 json-glib-1.0 openblas) \
   "$top/sanl/sanl-safetensors.c" "$top/sanl/sanl-config.c" "$top/sanl/sanl-model.c" \
+  "$top/sanl/sanl-winograd.c" "$top/sanl/sanl-parallel.c" "$top/sanl/sanl-gemm.c" \
   "$top/tests/fuzz-model-file.c" \
-  -o "$out/fuzz-model-file" $(pkg-config --libs glib-2.0 json-glib-1.0) -lm
+  -o "$out/fuzz-model-file" $(pkg-config --libs glib-2.0 json-glib-1.0 openblas) -lm -lpthread
 
 # Seeds: a minimal network (micro.json) in each dtype, so that mutations reach
 # the config and the layer loader, not only the framing.
