@@ -134,17 +134,19 @@ make_frame (int width, int height, int stride)
   return rgb;
 }
 
+/* 100 frames after the first allocate nothing, at threads threads (the
+ * first run may warm up OpenBLAS's own buffers and the worker pool). */
 static void
-test_no_allocation_per_frame (void)
+check_no_allocation_per_frame (const char *fixture, int threads)
 {
-  SanlModel *model = load_fixture ();
+  SanlModel *model = load_model_fixture (fixture);
   SanlSession *session = sanl_session_new (model, NULL);
   g_autofree guint8 *rgb = make_frame (WIDTH, HEIGHT, WIDTH * 3);
   SanlImage image = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb }, { WIDTH * 3 } };
   SanlResult result;
   gint before, blas_before;
 
-  /* The first run may warm up OpenBLAS's own buffers. */
+  sanl_set_threads (threads);
   g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
 
   before = g_atomic_int_get (&n_allocations);
@@ -155,8 +157,15 @@ test_no_allocation_per_frame (void)
   g_test_message ("OpenBLAS allocated %d times in 100 frames",
       g_atomic_int_get (&n_blas_allocations) - blas_before);
 
+  sanl_set_threads (1);
   sanl_session_free (session);
   sanl_model_unref (model);
+}
+
+static void
+test_no_allocation_per_frame (void)
+{
+  check_no_allocation_per_frame ("tiny-seed1.safetensors", 1);
 }
 
 static void
@@ -197,31 +206,41 @@ run_worker (gpointer data)
   return NULL;
 }
 
+/* Three sessions run at once give the bits of a lone one, at threads
+ * threads. */
 static void
-test_parallel_sessions_agree (void)
+check_parallel_sessions_agree (const char *fixture, int threads)
 {
-  SanlModel *model = load_fixture ();
+  SanlModel *model = load_model_fixture (fixture);
   g_autofree guint8 *rgb = make_frame (WIDTH, HEIGHT, WIDTH * 3);
   SanlImage image = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb }, { WIDTH * 3 } };
   Worker workers[3];
-  GThread *threads[3];
+  GThread *sessions[3];
   SanlSession *serial = sanl_session_new (model, NULL);
   SanlResult expected;
 
+  sanl_set_threads (threads);
   g_assert_true (sanl_session_run (serial, &image, NULL, &expected, NULL));
   for (int i = 0; i < 3; i++) {
     workers[i].model = model;
     workers[i].image = &image;
-    threads[i] = g_thread_new ("session", run_worker, &workers[i]);
+    sessions[i] = g_thread_new ("session", run_worker, &workers[i]);
   }
   for (int i = 0; i < 3; i++) {
-    g_thread_join (threads[i]);
+    g_thread_join (sessions[i]);
     g_assert_cmpint (
         memcmp (&workers[i].result, &expected, sizeof expected), ==, 0);
   }
 
+  sanl_set_threads (1);
   sanl_session_free (serial);
   sanl_model_unref (model);
+}
+
+static void
+test_parallel_sessions_agree (void)
+{
+  check_parallel_sessions_agree ("tiny-seed1.safetensors", 1);
 }
 
 static void
@@ -528,30 +547,7 @@ test_same_bits_at_any_thread_count (void)
 static void
 test_parallel_sessions_agree_on_two_threads (void)
 {
-  SanlModel *model = load_model_fixture ("lite.safetensors");
-  g_autofree guint8 *rgb = make_frame (WIDTH, HEIGHT, WIDTH * 3);
-  SanlImage image = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb }, { WIDTH * 3 } };
-  Worker workers[3];
-  GThread *threads[3];
-  SanlSession *serial = sanl_session_new (model, NULL);
-  SanlResult expected;
-
-  sanl_set_threads (2);
-  g_assert_true (sanl_session_run (serial, &image, NULL, &expected, NULL));
-  for (int i = 0; i < 3; i++) {
-    workers[i].model = model;
-    workers[i].image = &image;
-    threads[i] = g_thread_new ("session", run_worker, &workers[i]);
-  }
-  for (int i = 0; i < 3; i++) {
-    g_thread_join (threads[i]);
-    g_assert_cmpint (
-        memcmp (&workers[i].result, &expected, sizeof expected), ==, 0);
-  }
-
-  sanl_set_threads (1);
-  sanl_session_free (serial);
-  sanl_model_unref (model);
+  check_parallel_sessions_agree ("lite.safetensors", 2);
 }
 
 /* With the worker pool in use, frames after the first allocate nothing
@@ -559,24 +555,7 @@ test_parallel_sessions_agree_on_two_threads (void)
 static void
 test_no_allocation_per_frame_on_two_threads (void)
 {
-  SanlModel *model = load_model_fixture ("lite.safetensors");
-  SanlSession *session = sanl_session_new (model, NULL);
-  g_autofree guint8 *rgb = make_frame (WIDTH, HEIGHT, WIDTH * 3);
-  SanlImage image = { SANL_PIXEL_RGB, WIDTH, HEIGHT, { rgb }, { WIDTH * 3 } };
-  SanlResult result;
-  gint before;
-
-  sanl_set_threads (2);
-  g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
-
-  before = g_atomic_int_get (&n_allocations);
-  for (int i = 0; i < 100; i++)
-    g_assert_true (sanl_session_run (session, &image, NULL, &result, NULL));
-  g_assert_cmpint (g_atomic_int_get (&n_allocations) - before, ==, 0);
-
-  sanl_set_threads (1);
-  sanl_session_free (session);
-  sanl_model_unref (model);
+  check_no_allocation_per_frame ("lite.safetensors", 2);
 }
 
 static void

@@ -40,18 +40,15 @@ $train --stage landmarks --classifier "$work/cls/classifier-best.pt" \
 [ -f "$work/synth-worn/list_landmarks.txt" ] ||
   "$top/build/sanl/tools/sanl-synth" --out "$work/synth-worn" --count 2400 \
     --seed 11 --textures "$data/clothing-small/train"
-$train --stage landmarks --init "$work/landmarks.safetensors" \
-  --fld "$data/robot-fld" --fld "$data/clothing-fld" \
-  --synth "$work/synth-worn" --synth-fraction 0.5 \
-  --whole-views 0.15 0.35 --wide-views 0.2 0.3 --whole-val \
-  --out "$work/worn" --epochs 32 --steps 60 --batch 16 --lr 1e-3 --resume \
-  --export "$work/worn.safetensors"
+worn_mix=(--stage landmarks --fld "$data/robot-fld" --fld "$data/clothing-fld"
+  --synth "$work/synth-worn" --synth-fraction 0.5
+  --whole-views 0.15 0.35 --wide-views 0.2 0.3 --whole-val
+  --steps 60 --batch 16 --resume)
+$train "${worn_mix[@]}" --init "$work/landmarks.safetensors" \
+  --out "$work/worn" --epochs 32 --lr 1e-3 --export "$work/worn.safetensors"
 
 # A short, gentle run on the same mix that settles the SANL blocks on the
 # maps of the garment classes (attention_classes) that inference uses.
-$train --stage landmarks --init "$work/worn.safetensors" \
-  --fld "$data/robot-fld" --fld "$data/clothing-fld" \
-  --synth "$work/synth-worn" --synth-fraction 0.5 \
-  --whole-views 0.15 0.35 --wide-views 0.2 0.3 --whole-val \
-  --out "$work/steered" --epochs 12 --steps 60 --batch 16 --lr 3e-4 --resume \
+$train "${worn_mix[@]}" --init "$work/worn.safetensors" \
+  --out "$work/steered" --epochs 12 --lr 3e-4 \
   --export "$top/sanl/models/default.safetensors"

@@ -436,32 +436,33 @@ def train_landmarks(args, d):
     net.to(d.device)
 
     # Real and synthetic sets are two pools, mixed at --synth-fraction, so
-    # the many synthetic pictures do not drown the few real ones.
+    # the many synthetic pictures do not drown the few real ones. Val sets
+    # are (name, records, counts for the best checkpoint, seen whole).
     real, synth, val_sets = [], [], []
     for root in args.fld:
         real += D.read_fld(root, "train")
         val = D.read_fld(root, "val")
         if val:
-            val_sets.append((os.path.basename(root.rstrip("/")), val, True))
+            val_sets.append((os.path.basename(root.rstrip("/")), val, True, False))
     for root in args.synth:
         synth += D.read_fld(root, "train")
         val = D.read_fld(root, "val")[:args.synth_val]
         if val:
             name = os.path.basename(root.rstrip("/"))
-            val_sets.append((name, val, False))
+            val_sets.append((name, val, False, False))
             if args.whole_val:
                 # whole pictures, counted in the best-checkpoint NE
-                val_sets.append((name + " whole", val, True))
+                val_sets.append((name + " whole", val, True, True))
     if args.limit:
         real, synth = real[:args.limit], synth[:args.limit]
-        val_sets = [(n, v[:args.limit], c) for n, v, c in val_sets]
+        val_sets = [(n, v[:args.limit], c, w) for n, v, c, w in val_sets]
     pools = [load_landmark_items(d.shard(real), args.max_side, d, "loading real"),
              load_landmark_items(d.shard(synth), args.max_side, d, "loading synthetic")]
     weights = [0.0 if not pools[0] else 1.0 - args.synth_fraction,
                0.0 if not pools[1] else args.synth_fraction]
     val_images = {}
     if d.main:
-        for _, val, _ in val_sets:
+        for _, val, _, _ in val_sets:
             for rec in val:
                 val_images[rec["path"]] = D.load_rgb(rec["path"])
     model = d.wrap(Heads(net))
@@ -507,8 +508,8 @@ def train_landmarks(args, d):
             # Grad-CAM needs the classifier in the autograd graph while evaluating.
             for p in net.classifier.parameters():
                 p.requires_grad_(True)
-            for name, val, counts in val_sets:
-                meter = E.evaluate(net, val, images=val_images, whole=name.endswith(" whole"))
+            for name, val, counts, whole in val_sets:
+                meter = E.evaluate(net, val, images=val_images, whole=whole)
                 if counts:
                     nes.append(meter.ne())
                 log(d, f"  val {name}: NE {meter.ne():.4f} " +
@@ -593,7 +594,7 @@ def parse_args(argv=None):
                     help="torch threads per process (0: one per processor)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    check_shares(args)
+    check_options(args)
     return args
 
 
@@ -603,9 +604,10 @@ def option_error(message):
     sys.exit(2)
 
 
-def check_shares(args):
+def check_options(args):
     """Crop shares and the synthetic fraction are probabilities; whole and
-    wide views of one pool share one draw, so they may not exceed 1."""
+    wide views of one pool share one draw, so they may not exceed 1. Thread
+    counts are 0 (one per processor) or more."""
     for name in ("whole_views", "wide_views"):
         for v in getattr(args, name):
             if not 0.0 <= v <= 1.0:
