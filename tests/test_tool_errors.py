@@ -197,6 +197,8 @@ def case_train_options():
              "--whole-views values must be from 0 to 1, not nan"),
             (train + ["--wide-views", "0", "1.5"], 2,
              "--wide-views values must be from 0 to 1, not 1.5"),
+            (train + ["--negative-views", "0.2", "-0.1"], 2,
+             "--negative-views values must be from 0 to 1, not -0.1"),
             (train + ["--whole-views", "0.8", "0.1", "--wide-views", "0.3", "0"], 2,
              "add up to 1.1 for the real pool; at most 1"),
             (train + ["--synth-fraction", "-1"], 2, "--synth-fraction must be from 0 to 1"),

@@ -124,6 +124,60 @@ def test_shared_pictures():
     assert not torch.equal(whole[0], expected[0])
 
 
+def test_box_overlap():
+    """Shared area by hand: a 10 x 20 box with a 4 x 5 corner in a 50 x 50 region shares 20
+    pixels, 20 / 200 of the box and 20 / 2500 of the region."""
+    import train as T
+    assert T.box_overlap([10, 10, 20, 30], (16, 25, 50, 50)) == (20 / 200, 20 / 2500)
+    assert T.box_overlap([10, 10, 20, 30], (0, 0, 100, 100)) == (1.0, 200 / 10000)
+    assert T.box_overlap([10, 10, 20, 30], (12, 12, 4, 4)) == (16 / 200, 1.0)
+    assert T.box_overlap([10, 10, 20, 30], (20, 0, 5, 5)) == (0.0, 0.0)
+
+
+def test_negative_views():
+    """Views without a garment lie inside the picture, are squares of a fifth to the whole
+    shorter side, share at most a tenth of either area with every garment box (two here), and
+    carry no visible landmark and no heatmap target; a picture the garment fills has none."""
+    import random
+    import train as T
+    boxes = [[100.0, 40.0, 180.0, 150.0], [20.0, 100.0, 60.0, 190.0]]
+    rng = random.Random(11)
+    found = 0
+    for _ in range(300):
+        r = T.negative_region(boxes, (240, 200), rng)
+        if r is None:
+            continue
+        found += 1
+        x, y, w, h = r
+        assert w == h and 0.2 * 200 - 1e-9 <= w <= 200 + 1e-9, r
+        assert x >= 0 and y >= 0 and x + w <= 240 + 1e-9 and y + h <= 200 + 1e-9, r
+        assert all(max(T.box_overlap(b, r)) <= 0.1 for b in boxes), r
+    assert found > 100, found
+    assert T.negative_region([[0, 0, 240, 200]], (240, 200), random.Random(1)) is None
+
+    cfg = make_config("tiny")
+    pixels = torch.randint(0, 256, (3, 200, 240), generator=torch.Generator().manual_seed(2),
+                           dtype=torch.uint8)
+    points = np.zeros((8, 2), np.float32)
+    points[[0, 1, 6, 7]] = [[110, 50], [170, 50], [110, 140], [170, 140]]
+    rec = {"path": "p.png", "box": boxes[0], "points": points,
+           "vis": np.array([0, 0, 3, 3, 3, 3, 0, 0]), "split": "train", "type": 1}
+    for secondary in (False, True):
+        item = {"image": pixels, "factor": 1.0, "rec": rec, "secondary": secondary,
+                "picture_boxes": boxes}
+        x, coarse, fine, vis = T.landmark_sample(item, cfg, random.Random(4), True,
+                                                 (0.0, 0.0, 1.0))
+        size = cfg["input_size"]
+        assert x.shape == (3, size, size)
+        assert float(vis.abs().sum()) == 0.0 and vis.shape == (8,)
+        assert float(coarse.abs().sum()) == 0.0 and coarse.shape == (8, size // 4, size // 4)
+        assert float(fine.abs().sum()) == 0.0
+    # without negatives the same draw is a view of the garment, its labelled points visible
+    item = {"image": pixels, "factor": 1.0, "rec": rec, "picture_boxes": boxes}
+    _, _, _, vis = T.landmark_sample(item, cfg, random.Random(4), True, (0.0, 0.0, 0.0))
+    assert vis[2:6].tolist() == [0, 0, 0, 0] and float(vis.sum()) >= 3, vis
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":

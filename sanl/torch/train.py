@@ -48,6 +48,11 @@ from model import Classifier, SanlNet, gradcam, make_config  # noqa: E402
 # pixels), so it is scaled up to dominate the loss.
 HEATMAP_WEIGHT = 1000.0
 VISIBILITY_WEIGHT = 1.0
+# A view counts as holding no garment when no garment box has more than
+# this share of its area in it, nor covers more than this share of the view.
+NEGATIVE_MAX_OVERLAP = 0.1
+# Val pictures whose empty views are scored each epoch.
+NEGATIVE_VAL = 60
 
 
 # ---------------------------------------------------------------------------
@@ -185,18 +190,65 @@ def landmark_region(rec_box, frame_wh, rng, whole=0.15, wide=0.20):
     return (cx - w * z / 2, cy - h * z / 2, w * z, h * z)
 
 
-def landmark_sample(item, cfg, rng, train, views=(0.15, 0.20)):
+def box_overlap(box, region):
+    """Area shared by an (x1, y1, x2, y2) box and an (x, y, w, h) region, as
+    a share of the box's area and of the region's."""
+    x1, y1, x2, y2 = box
+    rx, ry, rw, rh = region
+    iw = max(0.0, min(x2, rx + rw) - max(x1, rx))
+    ih = max(0.0, min(y2, ry + rh) - max(y1, ry))
+    shared = iw * ih
+    return (shared / max((x2 - x1) * (y2 - y1), 1e-6), shared / max(rw * rh, 1e-6))
+
+
+def negative_region(boxes, frame_wh, rng, tries=20):
+    """A square view inside the picture that holds no labelled garment: no
+    garment box has more than a tenth of its area in it, nor fills more than
+    a tenth of it. Its side is a fifth to the
+    whole of the picture's shorter side, the sizes of the regions the
+    element looks at. None when `tries` draws find no such view."""
+    fw, fh = frame_wh
+    short = min(fw, fh)
+    for _ in range(tries):
+        side = short * math.exp(rng.uniform(math.log(0.2), 0.0))
+        region = (rng.uniform(0.0, fw - side), rng.uniform(0.0, fh - side), side, side)
+        if all(max(box_overlap(b, region)) <= NEGATIVE_MAX_OVERLAP for b in boxes):
+            return region
+    return None
+
+
+def negative_sample(img, cfg, rng, region, n_landmarks):
+    """A view without a garment: every landmark's visibility target is 0
+    and no heatmap target counts (the loss masks heatmaps by visibility),
+    so the network learns to score such regions low."""
+    size = cfg["input_size"]
+    hs = size // 4
+    x = D.warp(colour_jitter(img, rng), region, size, cfg["mean"], cfg["std"],
+               flip=rng.random() < 0.5)
+    empty = torch.zeros(n_landmarks, hs, hs)
+    return x, empty, empty.clone(), torch.zeros(n_landmarks)
+
+
+def landmark_sample(item, cfg, rng, train, views=(0.15, 0.20, 0.0)):
     """(input, coarse target, fine target, visibility target) of one record;
-    views: the shares of whole-picture and wide training crops."""
+    views: the shares of whole-picture and wide training crops and, drawn
+    first, of views that hold no garment (negative)."""
     img, rec = item["image"].float(), item["rec"]
-    if item.get("secondary"):
-        views = (0.0, 0.0)
     size = cfg["input_size"]
     f = item["factor"]
     box = [(v + 0.5) * f - 0.5 for v in rec["box"]]
     pts = (rec["points"] + 0.5) * f - 0.5
     vis = rec["vis"]
     _, h, w = img.shape
+    negative = views[2] if len(views) > 2 else 0.0
+    views = views[:2]
+    if item.get("secondary"):
+        views = (0.0, 0.0)
+    if train and negative > 0.0 and rng.random() < negative:
+        boxes = [[(v + 0.5) * f - 0.5 for v in b] for b in item.get("picture_boxes", [rec["box"]])]
+        region = negative_region(boxes, (w, h), rng)
+        if region is not None:
+            return negative_sample(img, cfg, rng, region, len(vis))
     if train:
         region = landmark_region(box, (w, h), rng, *views)
         rot = math.radians(rng.uniform(-20, 20)) if rng.random() < 0.7 else 0.0
@@ -342,8 +394,10 @@ def mark_shared_pictures(items):
         groups.setdefault(digest, []).append(item)
     for group in groups.values():
         primary = next((it for it in group if it["rec"]["type"] in (1, 3)), group[0])
+        boxes = [it["rec"]["box"] for it in group]
         for item in group:
             item["secondary"] = item is not primary
+            item["picture_boxes"] = boxes
 
 
 def structure(cfg):
@@ -391,6 +445,25 @@ def landmark_loss(out, coarse, fine, vis, fine_weight=1.0):
     bce = F.binary_cross_entropy(out["visibility"].clamp(1e-6, 1 - 1e-6), vis)
     loss = HEATMAP_WEIGHT * (mse_c + fine_weight * mse_f) + VISIBILITY_WEIGHT * bce
     return loss, (mse_c, mse_f, bce)
+
+
+def view_scores(net, records, images):
+    """Mean best landmark score on one empty view per picture (the same
+    views every epoch) and on the pictures' garment boxes: how well the
+    scores tell a garment from no garment."""
+    rng = random.Random(7)
+    boxes = {}
+    for rec in records:
+        boxes.setdefault(rec["path"], []).append(rec["box"])
+    empty, boxed = [], []
+    for rec in records[:NEGATIVE_VAL]:
+        img = images[rec["path"]]
+        region = negative_region(boxes[rec["path"]], (img.shape[1], img.shape[0]), rng)
+        boxed.append(max(m["score"] for m in E.predict(net, img, D.gt_region(rec["box"]))))
+        if region is not None:
+            empty.append(max(m["score"] for m in E.predict(net, img, region)))
+    mean = lambda v: sum(v) / len(v) if v else float("nan")  # noqa: E731
+    return mean(empty), mean(boxed)
 
 
 class Logits(torch.nn.Module):
@@ -489,7 +562,7 @@ def train_landmarks(args, d):
                 if not orders[p]:
                     orders[p] = list(range(len(pools[p])))
                     rng.shuffle(orders[p])
-                views = (args.whole_views[p], args.wide_views[p])
+                views = (args.whole_views[p], args.wide_views[p], args.negative_views[p])
                 batch.append(landmark_sample(pools[p][orders[p].pop()], cfg, rng, True,
                                              views))
             x, coarse, fine, vis = (torch.stack(t).to(d.device) for t in zip(*batch))
@@ -514,6 +587,10 @@ def train_landmarks(args, d):
                     nes.append(meter.ne())
                 log(d, f"  val {name}: NE {meter.ne():.4f} " +
                     " ".join("-" if v is None else f"{v:.3f}" for v in meter.per_landmark()))
+                if not whole:
+                    empty, boxed = view_scores(net, val, val_images)
+                    log(d, f"  val {name}: best landmark score {empty:.3f} on views without "
+                        f"a garment, {boxed:.3f} on garment boxes")
             ne = sum(nes) / len(nes) if nes else run
             for p in net.classifier.parameters():
                 p.requires_grad_(False)
@@ -573,6 +650,10 @@ def parse_args(argv=None):
                     metavar=("REAL", "SYNTH"),
                     help="share of landmark crops where the garment is a fifth to a half "
                     "of the view, per pool")
+    ap.add_argument("--negative-views", type=float, nargs=2, default=[0.0, 0.0],
+                    metavar=("REAL", "SYNTH"),
+                    help="share of landmark crops, per pool, that hold no garment (all "
+                    "landmarks hidden), drawn before whole and wide views")
     ap.add_argument("--whole-val", action="store_true",
                     help="also score the synthetic val pictures whole and count that NE "
                     "when picking the best checkpoint")
@@ -608,7 +689,7 @@ def check_options(args):
     """Crop shares and the synthetic fraction are probabilities; whole and
     wide views of one pool share one draw, so they may not exceed 1. Thread
     counts are 0 (one per processor) or more."""
-    for name in ("whole_views", "wide_views"):
+    for name in ("whole_views", "wide_views", "negative_views"):
         for v in getattr(args, name):
             if not 0.0 <= v <= 1.0:
                 option_error(f"--{name.replace('_', '-')} values must be from 0 to 1, not {v}")
