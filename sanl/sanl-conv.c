@@ -135,7 +135,6 @@ typedef struct
   float *col;
   float *dx;
   float *y;
-  gboolean relu;
 } ConvJob;
 
 static void
@@ -160,49 +159,20 @@ col2im_way (int start, int end, int way, gpointer data)
 /* ---------------------------------------------------------------------- */
 /* Forward                                                                 */
 
-/* y (cout, n) = bias per row, so that the GEMM adds onto it (beta 1)
- * instead of clearing y first in a pass of its own. */
-static void
-fill_bias (float *y, const float *bias, int o0, int o1, int n)
-{
-  for (int o = o0; o < o1; o++) {
-    float *row = y + (gsize) o * n;
-
-    for (int i = 0; i < n; i++)
-      row[i] = bias[o];
-  }
-}
-
-static void
-fill_bias_way (int start, int end, int way, gpointer data)
-{
-  const ConvJob *j = data;
-
-  fill_bias (j->y, j->conv->bias, start, end, j->oh * j->ow);
-}
-
-static void
-relu_way (int start, int end, int way, gpointer data)
-{
-  const ConvJob *j = data;
-  gsize n = (gsize) j->oh * j->ow;
-
-  sanl_relu (j->y + start * n, (end - start) * n);
-}
-
 void
-sanl_conv_forward (const SanlConv *conv, const float *x, int h, int w, float *y,
-    gboolean relu, float *work)
+sanl_conv_forward_residual (const SanlConv *conv, const float *x, int h, int w,
+    float *y, const float *residual, gboolean relu, float *work)
 {
   int oh = sanl_window_out (h, conv->kernel, conv->stride, conv->pad);
   int ow = sanl_window_out (w, conv->kernel, conv->stride, conv->pad);
   int n = oh * ow;
   int kk = conv->cin * conv->kernel * conv->kernel;
   const float *col = x; /* (kk, n) */
-  ConvJob job = { conv, x, h, w, oh, ow, work, NULL, y, relu };
+  ConvJob job = { conv, x, h, w, oh, ow, work, NULL, y };
+  SanlEpilogue finish = { conv->bias, residual, relu };
 
   if (sanl_winograd_applies (conv, h, w)) {
-    sanl_winograd_forward (conv, x, h, w, y, relu, work);
+    sanl_winograd_forward (conv, x, h, w, y, residual, relu, work);
     return;
   }
 
@@ -211,14 +181,17 @@ sanl_conv_forward (const SanlConv *conv, const float *x, int h, int w, float *y,
     col = work;
   }
 
-  /* y (cout, n) = bias + weight (cout, kk) col (kk, n) */
-  sanl_parallel_for_sized (
-      conv->cout, (gsize) conv->cout * n, fill_bias_way, &job);
-  sanl_gemm (FALSE, FALSE, conv->cout, n, kk, 1.0f, conv->weight, kk, col, n,
-      1.0f, y, n);
-  if (relu)
-    sanl_parallel_for_sized (
-        conv->cout, (gsize) conv->cout * n, relu_way, &job);
+  /* y (cout, n) = weight (cout, kk) col (kk, n), then bias, residual and
+   * ReLU on each slice as soon as it is computed */
+  sanl_gemm_fused (conv->cout, n, kk, conv->weight, kk, col, n, 0.0f, y, n,
+      &finish);
+}
+
+void
+sanl_conv_forward (const SanlConv *conv, const float *x, int h, int w, float *y,
+    gboolean relu, float *work)
+{
+  sanl_conv_forward_residual (conv, x, h, w, y, NULL, relu, work);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -232,7 +205,7 @@ sanl_conv_backward_data (
   int ow = sanl_window_out (w, conv->kernel, conv->stride, conv->pad);
   int n = oh * ow;
   int kk = conv->cin * conv->kernel * conv->kernel;
-  ConvJob job = { conv, NULL, h, w, oh, ow, work, dx, NULL, FALSE };
+  ConvJob job = { conv, NULL, h, w, oh, ow, work, dx, NULL };
 
   /* dx (cin, h * w) = weight^T (cin, cout) dy (cout, h * w) */
   if (conv_is_pointwise (conv)) {

@@ -46,7 +46,31 @@ typedef struct
   int ldc;
   gboolean by_columns;
   int slice; /* columns (or rows) per slice */
+  const SanlEpilogue *epilogue; /* or NULL */
 } Gemm;
+
+/* The epilogue over rows [m0, m1) and columns [n0, n1) of C. */
+SANL_VECTORIZE static void
+finish_slice (const Gemm *g, int m0, int m1, int n0, int n1)
+{
+  const SanlEpilogue *ep = g->epilogue;
+
+  for (int i = m0; i < m1; i++) {
+    float *row = g->c + (gsize) i * g->ldc;
+    const float *res = ep->residual ? ep->residual + (gsize) i * g->ldc : NULL;
+    float b = ep->bias ? ep->bias[i] : 0.0f;
+
+    if (res)
+      for (int j = n0; j < n1; j++)
+        row[j] = (row[j] + b) + res[j];
+    else
+      for (int j = n0; j < n1; j++)
+        row[j] += b;
+    if (ep->relu)
+      for (int j = n0; j < n1; j++)
+        row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+  }
+}
 
 static void
 gemm_slice (const Gemm *g, int m0, int m1, int n0, int n1)
@@ -59,6 +83,8 @@ gemm_slice (const Gemm *g, int m0, int m1, int n0, int n1)
   cblas_sgemm (CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
       g->trans_b ? CblasTrans : CblasNoTrans, m1 - m0, n1 - n0, g->k, g->alpha,
       a, g->lda, b, g->ldb, g->beta, g->c + (gsize) m0 * g->ldc + n0, g->ldc);
+  if (g->epilogue)
+    finish_slice (g, m0, m1, n0, n1);
 }
 
 /* Slices [start, end), one sgemm each. */
@@ -79,25 +105,42 @@ gemm_way (int start, int end, int way, gpointer data)
   }
 }
 
+static void
+run (Gemm *g)
+{
+  int side = g->by_columns ? g->n : g->m;
+  int slices;
+
+  if (g->m <= 0 || g->n <= 0)
+    return;
+  if ((gint64) g->m * g->n * g->k < MIN_SPLIT_MACS || side <= MIN_SLICE) {
+    gemm_slice (g, 0, g->m, 0, g->n);
+    return;
+  }
+
+  g->slice = ((side + SLICES - 1) / SLICES + STEP - 1) / STEP * STEP;
+  g->slice = MAX (g->slice, MIN_SLICE);
+  slices = (side + g->slice - 1) / g->slice;
+  sanl_parallel_for (slices, gemm_way, g);
+}
+
 void
 sanl_gemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float alpha,
     const float *a, int lda, const float *b, int ldb, float beta, float *c,
     int ldc)
 {
   Gemm g = { trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-    n >= m, 0 };
-  int side = g.by_columns ? n : m;
-  int slices;
+    n >= m, 0, NULL };
 
-  if (m <= 0 || n <= 0)
-    return;
-  if ((gint64) m * n * k < MIN_SPLIT_MACS || side <= MIN_SLICE) {
-    gemm_slice (&g, 0, m, 0, n);
-    return;
-  }
+  run (&g);
+}
 
-  g.slice = ((side + SLICES - 1) / SLICES + STEP - 1) / STEP * STEP;
-  g.slice = MAX (g.slice, MIN_SLICE);
-  slices = (side + g.slice - 1) / g.slice;
-  sanl_parallel_for (slices, gemm_way, &g);
+void
+sanl_gemm_fused (int m, int n, int k, const float *a, int lda, const float *b,
+    int ldb, float beta, float *c, int ldc, const SanlEpilogue *epilogue)
+{
+  Gemm g = { FALSE, FALSE, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc, n >= m,
+    0, epilogue };
+
+  run (&g);
 }

@@ -21,7 +21,6 @@ typedef struct
   gsize g;     /* (C', P) */
   gsize a;     /* (P) */
   gsize f;     /* (HW, P) */
-  gsize z;     /* (C, HW) */
   gsize conv;  /* the convolutions' own workspace */
   gsize total;
 } NonLocalLayout;
@@ -31,12 +30,11 @@ nonlocal_layout (const SanlNonLocal *block, int h, int w)
 {
   NonLocalLayout l;
   gsize hw = (gsize) h * w, p = (gsize) (h / 2) * (w / 2);
-  gsize ci = block->inner, c = block->channels;
+  gsize ci = block->inner;
   gsize conv = sanl_conv_workspace (&block->theta, h, w);
 
   conv = MAX (conv, sanl_conv_workspace (&block->phi, h, w));
   conv = MAX (conv, sanl_conv_workspace (&block->g, h, w));
-  conv = MAX (conv, sanl_conv_workspace (&block->out, h, w));
 
   l.theta = 0;
   l.full = l.theta + ci * hw;
@@ -44,8 +42,7 @@ nonlocal_layout (const SanlNonLocal *block, int h, int w)
   l.g = l.phi + ci * p;
   l.a = l.g + ci * p;
   l.f = l.a + p;
-  l.z = l.f + hw * p;
-  l.conv = l.z + c * hw;
+  l.conv = l.f + hw * p;
   l.total = l.conv + conv;
   return l;
 }
@@ -73,6 +70,7 @@ sanl_nonlocal_forward (const SanlNonLocal *block, float *x, int h, int w,
   int ci = block->inner;
   int hw = h * w, ph = h / 2, pw = w / 2, p = ph * pw;
   float *full = work + l.full, *conv = work + l.conv;
+  SanlEpilogue out_bias = { block->out.bias, NULL, FALSE };
 
   /* a 2x2 pool needs at least one full window */
   g_return_if_fail (h >= 2 && w >= 2);
@@ -101,7 +99,8 @@ sanl_nonlocal_forward (const SanlNonLocal *block, float *x, int h, int w,
   sanl_gemm (FALSE, TRUE, ci, hw, p, 1.0f, work + l.g, p, work + l.f, p, 0.0f,
       full, hw);
 
-  /* x (C, HW) += out (y) */
-  sanl_conv_forward (&block->out, full, h, w, work + l.z, FALSE, conv);
-  sanl_add (x, work + l.z, (gsize) block->channels * hw);
+  /* x (C, HW) += W_out (C, C') y (C', HW) + b_out: the 1x1 convolution's
+   * product added straight onto x, its bias in the same pass */
+  sanl_gemm_fused (block->channels, hw, ci, block->out.weight, ci, full, hw,
+      1.0f, x, hw, &out_bias);
 }

@@ -151,6 +151,11 @@ gsize sanl_conv_workspace (const SanlConv *conv, int h, int w);
 /* y (cout, oh, ow) = conv(x (cin, h, w)) + bias, then ReLU when relu. */
 void sanl_conv_forward (const SanlConv *conv, const float *x, int h, int w,
     float *y, gboolean relu, float *work);
+/* The same plus residual (cout, oh, ow) before the ReLU, in the pass that
+ * writes y: a residual block's sum and activation cost no pass of their
+ * own. residual may be NULL; it must not overlap y. */
+void sanl_conv_forward_residual (const SanlConv *conv, const float *x, int h,
+    int w, float *y, const float *residual, gboolean relu, float *work);
 
 /* dx (cin, h, w) = gradient of sum(dy * conv(x)) with respect to x, for
  * dy (cout, oh, ow). Needs the same workspace as the forward pass. */
@@ -168,7 +173,7 @@ void sanl_winograd_prepare_model (SanlModel *model);
 gboolean sanl_winograd_applies (const SanlConv *conv, int h, int w);
 gsize sanl_winograd_workspace (const SanlConv *conv, int h, int w);
 void sanl_winograd_forward (const SanlConv *conv, const float *x, int h, int w,
-    float *y, gboolean relu, float *work);
+    float *y, const float *residual, gboolean relu, float *work);
 
 /* y (c, oh, ow) = max over kernel x kernel windows; padding never wins. */
 void sanl_max_pool (const float *x, int c, int h, int w, int kernel, int stride,
@@ -232,6 +237,22 @@ void sanl_parallel_for_sized (
 void sanl_gemm (gboolean trans_a, gboolean trans_b, int m, int n, int k,
     float alpha, const float *a, int lda, const float *b, int ldb, float beta,
     float *c, int ldc);
+
+/* What a fused product does to each slice of C right after computing it,
+ * while the slice is still in cache: add bias[i] to row i, add residual
+ * (laid out as C, at ldc), then clamp at zero when relu. */
+typedef struct
+{
+  const float *bias;     /* (m), or NULL */
+  const float *residual; /* (m, n) at ldc, or NULL; must not overlap C */
+  gboolean relu;
+} SanlEpilogue;
+
+/* C (m, n) = A (m, k) B (k, n) + beta C, then the epilogue, slice by
+ * slice, as sanl_gemm slices it. */
+void sanl_gemm_fused (int m, int n, int k, const float *a, int lda,
+    const float *b, int ldb, float beta, float *c, int ldc,
+    const SanlEpilogue *epilogue);
 
 /* ---------------------------------------------------------------------- */
 /* Preprocessing and decoding                                              */

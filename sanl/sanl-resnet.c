@@ -182,22 +182,23 @@ block_forward (const SanlBlock *blk, const float *x, int h, int w,
   int ow = sanl_window_out (w, s->kernel, s->stride, s->pad);
   const float *skip = x;
 
-  /* Main path; the last convolution writes straight into out. */
-  sanl_conv_forward (&blk->conv1, x, h, w, bb->h1, TRUE, work);
-  if (blk->bottleneck) {
-    sanl_conv_forward (&blk->conv2, bb->h1, h, w, bb->h2, TRUE, work);
-    sanl_conv_forward (&blk->conv3, bb->h2, oh, ow, bb->out, FALSE, work);
-  } else {
-    sanl_conv_forward (&blk->conv2, bb->h1, oh, ow, bb->out, FALSE, work);
-  }
-
-  /* Residual sum, then the block's ReLU. */
+  /* The shortcut first: identity or the 1x1 downsample convolution. */
   if (blk->has_down) {
     sanl_conv_forward (&blk->down, x, h, w, bb->skip, FALSE, work);
     skip = bb->skip;
   }
-  sanl_add (bb->out, skip, (gsize) block_cout (blk) * oh * ow);
-  sanl_relu (bb->out, (gsize) block_cout (blk) * oh * ow);
+
+  /* Main path; the last convolution adds the shortcut and applies the
+   * block's ReLU as it writes out. */
+  sanl_conv_forward (&blk->conv1, x, h, w, bb->h1, TRUE, work);
+  if (blk->bottleneck) {
+    sanl_conv_forward (&blk->conv2, bb->h1, h, w, bb->h2, TRUE, work);
+    sanl_conv_forward_residual (
+        &blk->conv3, bb->h2, oh, ow, bb->out, skip, TRUE, work);
+  } else {
+    sanl_conv_forward_residual (
+        &blk->conv2, bb->h1, oh, ow, bb->out, skip, TRUE, work);
+  }
 }
 
 void

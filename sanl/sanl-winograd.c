@@ -217,10 +217,11 @@ input_tiles (const float *x, int cin, int c0, int c1, int h, int w, int th,
 }
 
 /* y (cout, oh, ow) from M (36, cout, T), channels [o0, o1), cropped at
- * the map's edge, plus the bias, then ReLU when relu. */
+ * the map's edge, plus the bias and the residual (laid out as y, or
+ * NULL), then ReLU when relu. */
 SANL_VECTORIZE static void
 output_tiles (const SanlConv *conv, const float *m, int o0, int o1, int oh,
-    int ow, int th, int tw, float *y, gboolean relu)
+    int ow, int th, int tw, float *y, const float *residual, gboolean relu)
 {
   gsize plane = (gsize) conv->cout * th * tw;
 
@@ -251,15 +252,19 @@ output_tiles (const SanlConv *conv, const float *m, int o0, int o1, int oh,
 
         /* each output row of the LANES tiles, then into y */
         for (int i = 0; i < rows; i++) {
-          float *dst = y + ((gsize) o * oh + ty * TILE + i) * ow + tx0 * TILE;
+          gsize at = ((gsize) o * oh + ty * TILE + i) * ow + tx0 * TILE;
 
           for (int t = 0; t < LANES; t++)
-            for (int j = 0; j < TILE; j++) {
-              float value = out[i * TILE + j][t] + b;
-
-              row[t * TILE + j] = relu && value < 0.0f ? 0.0f : value;
-            }
-          memcpy (dst, row, sizeof (float) * cols);
+            for (int j = 0; j < TILE; j++)
+              row[t * TILE + j] = out[i * TILE + j][t] + b;
+          /* the residual only where the row holds output pixels */
+          if (residual)
+            for (int c = 0; c < cols; c++)
+              row[c] += residual[at + c];
+          if (relu)
+            for (int c = 0; c < cols; c++)
+              row[c] = row[c] < 0.0f ? 0.0f : row[c];
+          memcpy (y + at, row, sizeof (float) * cols);
         }
       }
 }
@@ -271,6 +276,7 @@ typedef struct
   const float *x;
   int h, w, th, tw;
   float *v, *m, *strips, *y;
+  const float *residual;
   gboolean relu;
 } WinogradJob;
 
@@ -289,8 +295,8 @@ output_way (int start, int end, int way, gpointer data)
 {
   const WinogradJob *j = data;
 
-  output_tiles (
-      j->conv, j->m, start, end, j->h, j->w, j->th, j->tw, j->y, j->relu);
+  output_tiles (j->conv, j->m, start, end, j->h, j->w, j->th, j->tw, j->y,
+      j->residual, j->relu);
 }
 
 static void
@@ -310,14 +316,15 @@ product_way (int start, int end, int way, gpointer data)
 
 void
 sanl_winograd_forward (const SanlConv *conv, const float *x, int h, int w,
-    float *y, gboolean relu, float *work)
+    float *y, const float *residual, gboolean relu, float *work)
 {
   int th = (h + TILE - 1) / TILE, tw = (w + TILE - 1) / TILE;
   int tiles = th * tw;
   float *v = work;                                      /* (36, cin, T) */
   float *m = work + (gsize) POINTS * conv->cin * tiles; /* (36, cout, T) */
   float *strip = m + (gsize) POINTS * conv->cout * tiles;
-  WinogradJob job = { conv, x, h, w, th, tw, v, m, strip, y, relu };
+  WinogradJob job
+      = { conv, x, h, w, th, tw, v, m, strip, y, residual, relu };
 
   /* V: the channels split among the ways, each with its own strip */
   sanl_parallel_for_sized (

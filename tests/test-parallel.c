@@ -2,7 +2,8 @@
  * contiguous chunks, whatever the thread count; a call from inside a job
  * runs on its own. sanl_gemm: the sliced product equals a naive one for
  * every transpose, both ways of slicing, strides wider than the rows, and
- * any thread count. */
+ * any thread count; sanl_gemm_fused adds bias, residual and ReLU to each
+ * slice and nothing past it. */
 
 #include "sanl-private.h"
 
@@ -151,6 +152,60 @@ test_gemm (void)
       check_gemm (&shapes[i], threads);
 }
 
+/* C = A B + beta C, then + bias per row + residual, then ReLU, against
+ * the same sum done naively; half the values end up negative, so the
+ * ReLU matters, and the padding columns of C must stay untouched. */
+static void
+check_fused (const Shape *s, int threads, gboolean with_bias,
+    gboolean with_residual, gboolean relu, float beta)
+{
+  int lda = s->k + 3, ldb = s->n + 3, ldc = s->n + 3;
+  g_autofree float *a = pattern ((gsize) s->m * lda, 4);
+  g_autofree float *b = pattern ((gsize) s->k * ldb, 5);
+  g_autofree float *c = pattern ((gsize) s->m * ldc, 6);
+  g_autofree float *bias = pattern (s->m, 7);
+  g_autofree float *res = pattern ((gsize) s->m * ldc, 8);
+  g_autofree float *c0 = g_memdup2 (c, (gsize) s->m * ldc * sizeof (float));
+  SanlEpilogue ep = { with_bias ? bias : NULL, with_residual ? res : NULL,
+    relu };
+
+  sanl_set_threads (threads);
+  sanl_gemm_fused (s->m, s->n, s->k, a, lda, b, ldb, beta, c, ldc, &ep);
+
+  for (int i = 0; i < s->m; i++)
+    for (int j = 0; j < ldc; j++) {
+      double want = c0[(gsize) i * ldc + j];
+
+      if (j < s->n) {
+        double sum = beta * want;
+
+        for (int p = 0; p < s->k; p++)
+          sum += (double) a[(gsize) i * lda + p] * b[(gsize) p * ldb + j];
+        if (with_bias)
+          sum += bias[i];
+        if (with_residual)
+          sum += res[(gsize) i * ldc + j];
+        want = relu ? MAX (sum, 0.0) : sum;
+      }
+      g_assert_cmpfloat_with_epsilon (
+          c[(gsize) i * ldc + j], want, 1e-5 * (fabs (want) + s->k + 2));
+    }
+}
+
+static void
+test_gemm_fused (void)
+{
+  for (int threads = 1; threads <= 3; threads++)
+    for (guint i = 0; i < G_N_ELEMENTS (shapes); i++) {
+      if (shapes[i].ta || shapes[i].tb)
+        continue;
+      check_fused (&shapes[i], threads, TRUE, TRUE, TRUE, 0.0f);
+      check_fused (&shapes[i], threads, TRUE, FALSE, TRUE, 0.0f);
+      check_fused (&shapes[i], threads, FALSE, TRUE, FALSE, 0.0f);
+      check_fused (&shapes[i], threads, TRUE, FALSE, FALSE, 1.0f);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -158,5 +213,6 @@ main (int argc, char **argv)
   g_test_add_func ("/parallel/each-index-once", test_each_index_once);
   g_test_add_func ("/parallel/nested", test_nested);
   g_test_add_func ("/parallel/gemm", test_gemm);
+  g_test_add_func ("/parallel/gemm-fused", test_gemm_fused);
   return g_test_run ();
 }

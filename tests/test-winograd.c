@@ -69,9 +69,11 @@ assert_close (const float *y, const double *ref, gsize n)
   g_assert_cmpfloat (worst, <=, TOLERANCE * scale);
 }
 
-/* Runs one shape through fn-chosen entry point and checks it. */
+/* Runs one shape through the chosen entry point, with or without a
+ * residual added before the ReLU, and checks it against the direct sum. */
 static void
-check_shape (const Shape *s, gboolean relu, gboolean through_conv)
+check_shape (
+    const Shape *s, gboolean relu, gboolean through_conv, gboolean residual)
 {
   GRand *rand = g_rand_new_with_seed (SEED + s->cin * 31 + s->h);
   SanlConv conv = { s->cin, s->cout, 3, 1, 1, NULL, NULL, NULL };
@@ -80,6 +82,7 @@ check_shape (const Shape *s, gboolean relu, gboolean through_conv)
   float *x = random_floats (rand, (gsize) s->cin * s->h * s->w);
   float *y = g_new (float, ny);
   double *ref = g_new (double, ny);
+  float *res = residual ? random_floats (rand, ny) : NULL;
   float *work;
 
   conv.weight = random_floats (rand, (gsize) s->cout * s->cin * 9);
@@ -90,13 +93,20 @@ check_shape (const Shape *s, gboolean relu, gboolean through_conv)
 
   work = g_new (float, sanl_conv_workspace (&conv, s->h, s->w));
   if (through_conv)
-    sanl_conv_forward (&conv, x, s->h, s->w, y, relu, work);
+    sanl_conv_forward_residual (&conv, x, s->h, s->w, y, res, relu, work);
   else
-    sanl_winograd_forward (&conv, x, s->h, s->w, y, relu, work);
-  ref_conv3 (&conv, x, s->h, s->w, ref, relu);
+    sanl_winograd_forward (&conv, x, s->h, s->w, y, res, relu, work);
+  ref_conv3 (&conv, x, s->h, s->w, ref, relu && !res);
+  if (res)
+    for (gsize i = 0; i < ny; i++) {
+      ref[i] += res[i];
+      if (relu)
+        ref[i] = MAX (ref[i], 0.0);
+    }
   assert_close (y, ref, ny);
 
   g_free (work);
+  g_free (res);
   g_free (ref);
   g_free (y);
   g_free (x);
@@ -110,21 +120,33 @@ static void
 test_forward_matches_direct (void)
 {
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
-    check_shape (&shapes[i], FALSE, FALSE);
+    check_shape (&shapes[i], FALSE, FALSE, FALSE);
 }
 
 static void
 test_forward_relu_matches_direct (void)
 {
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
-    check_shape (&shapes[i], TRUE, FALSE);
+    check_shape (&shapes[i], TRUE, FALSE, FALSE);
 }
 
 static void
 test_conv_forward_takes_winograd (void)
 {
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
-    check_shape (&shapes[i], TRUE, TRUE);
+    check_shape (&shapes[i], TRUE, TRUE, FALSE);
+}
+
+/* A residual block's sum and ReLU fused into the output transform; the
+ * shapes' ragged edges check that the residual is read only where the
+ * output has pixels. */
+static void
+test_forward_residual_matches_direct (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++) {
+    check_shape (&shapes[i], TRUE, FALSE, TRUE);
+    check_shape (&shapes[i], FALSE, TRUE, TRUE);
+  }
 }
 
 /* Strided, unpadded and 1x1 layers are not F(4x4, 3x3) problems; maps
@@ -157,6 +179,8 @@ main (int argc, char **argv)
       test_forward_relu_matches_direct);
   g_test_add_func ("/winograd/conv-forward-takes-winograd",
       test_conv_forward_takes_winograd);
+  g_test_add_func ("/winograd/forward-residual-matches-direct",
+      test_forward_residual_matches_direct);
   g_test_add_func ("/winograd/suits-and-applies", test_suits_and_applies);
   return g_test_run ();
 }
