@@ -16,6 +16,7 @@ this checkout and its build/).
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,6 +124,36 @@ def case_bench_threads_zero():
     first = out.splitlines()[0] if out else ""
     if code != 0 or ", threads 1, frames 1," not in first:
         print(f"FAIL: exit {code}, first line {first!r}")
+        return 1
+    return 0
+
+
+def case_bench_stages():
+    """bench.py's side-by-side table: a row per engine stage, and the twin's
+    stages (module hooks) cover its whole pass: with one timed frame the
+    stages add up to the frame's time, bar the moments between modules."""
+    code, out, err = run([sys.executable, os.path.join(SOURCE_ROOT, "sanl", "torch", "bench.py"),
+                          "--model", MODEL, "--frames", "1", "--threads", "1",
+                          "--bench", tool("sanl-bench")])
+    print(out, err)
+    rows, total = {}, None
+    row = re.compile(r"(attention|backbone|sanl blocks|pyramid|heads)"
+                     r"\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)$")
+    for line in out.splitlines():
+        match = row.match(line)
+        if match:
+            rows[match.group(1)] = [float(v) for v in match.groups()[1:]]
+        if line.startswith("twin ") and "ms/frame" in line:
+            total = float(line.split()[1])
+    if code != 0 or len(rows) != 5 or total is None:
+        print(f"FAIL: exit {code}, stage rows {sorted(rows)}, twin total {total}")
+        return 1
+    covered = sum(r[0] for r in rows.values())
+    if not (0.9 * total <= covered <= total * 1.0001) or min(r[0] for r in rows.values()) < 0:
+        print(f"FAIL: twin stages add up to {covered:.3f} ms of {total:.3f} ms")
+        return 1
+    if any(r[1] <= 0 or abs(r[0] / r[1] - r[2]) > 0.01 + 0.01 * r[2] for r in rows.values()):
+        print(f"FAIL: engine column or ratio wrong: {rows}")
         return 1
     return 0
 

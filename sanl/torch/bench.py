@@ -4,8 +4,11 @@
 
 Exports seeded random weights for the config (or takes --model), runs the
 twin with Grad-CAM on a fixed input, runs build/sanl/tools/sanl-bench on
-the same file and thread count, and prints as its last line
-`speedup X.XX` (twin ms per frame / engine ms per frame).
+the same file and thread count, prints both side by side stage by stage
+(the twin's stages timed through module hooks; its attention is
+everything before the backbone, Grad-CAM's forward and backward passes),
+and prints as its last line `speedup X.XX` (twin ms per frame / engine ms
+per frame).
 
     /usr/bin/python3 sanl/torch/bench.py --pipeline --model tests/fixtures/lite.safetensors \
         --threads 2 --plugin-dir build/gst
@@ -53,23 +56,78 @@ def parse_args():
     return args
 
 
+# The engine's stages, as sanl-bench names them, and the twin's modules
+# that make them up; "attention" is everything before the backbone's stem.
+STAGES = ["attention", "backbone", "sanl blocks", "pyramid", "heads"]
+
+
+class StageClock:
+    """Per-stage wall time of one twin forward pass, from module hooks, so
+    the split follows SanlNet.forward without repeating it here."""
+
+    def __init__(self, net):
+        self.marks = {}
+        bb = net.backbone
+        watched = {"stem": bb.conv1, "pyramid": net.fpn, "coarse": net.coarse}
+        for i in range(4):
+            watched[f"layer{i}"] = getattr(bb, f"layer{i + 1}")
+            watched[f"sanl{i}"] = net.sanl[i]
+        for name, module in watched.items():
+            module.register_forward_pre_hook(self._mark(name + ".in"))
+            module.register_forward_hook(self._mark(name + ".out"))
+
+    def _mark(self, key):
+        def hook(*_):
+            self.marks[key] = time.perf_counter()
+        return hook
+
+    def stages(self, start, end):
+        """ms per stage of the pass that ran between start and end."""
+        m = self.marks
+        span = lambda a, b: (m[b] - m[a]) * 1e3  # noqa: E731
+        return {
+            "attention": (m["stem.in"] - start) * 1e3,
+            "backbone": span("stem.in", "layer0.in")
+            + sum(span(f"layer{i}.in", f"layer{i}.out") for i in range(4)),
+            "sanl blocks": sum(span(f"sanl{i}.in", f"sanl{i}.out") for i in range(4)),
+            "pyramid": span("pyramid.in", "pyramid.out"),
+            "heads": (end - m["coarse.in"]) * 1e3,
+        }
+
+
 def time_twin(model_path, frames, attention):
+    """(median ms per frame, median ms per stage) of the twin."""
     import torch
 
     from infer import load_model
 
     net = load_model(model_path)
+    clock = StageClock(net)
     size = net.config["input_size"]
     x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
     use_attention = attention == "gradcam"
-    times = []
+    times, stages = [], {name: [] for name in STAGES}
     for i in range(frames + 1):
         start = time.perf_counter()
         with torch.no_grad():
             net(x, attention=use_attention)
+        end = time.perf_counter()
         if i > 0:
-            times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+            times.append((end - start) * 1e3)
+            for name, ms in clock.stages(start, end).items():
+                stages[name].append(ms)
+    return statistics.median(times), {k: statistics.median(v) for k, v in stages.items()}
+
+
+def engine_stages(out):
+    """ms per stage from sanl-bench's lines; attention is forward plus backward."""
+    ms = {}
+    for line in out.splitlines():
+        match = re.match(r"(.+?)\s+([0-9.]+) ms$", line)
+        if match:
+            ms[match.group(1)] = float(match.group(2))
+    ms["attention"] = ms.get("attention forward", 0.0) + ms.get("attention backward", 0.0)
+    return {name: ms.get(name, float("nan")) for name in STAGES}
 
 
 def time_engine(bench, model_path, frames, threads, attention):
@@ -79,7 +137,7 @@ def time_engine(bench, model_path, frames, threads, attention):
     sys.stdout.write(out)
     for line in out.splitlines():
         if line.startswith("ms/frame "):
-            return float(line.split()[1])
+            return float(line.split()[1]), engine_stages(out)
     raise RuntimeError("sanl-bench printed no ms/frame line")
 
 
@@ -150,9 +208,13 @@ def main():
             subprocess.run([sys.executable, os.path.join(HERE, "export.py"),
                             "--config", args.config, "--seed", "1",
                             "--output", model_path], check=True)
-        twin_ms = time_twin(model_path, args.frames, args.attention)
-        engine_ms = time_engine(args.bench, model_path, args.frames, args.threads,
-                                args.attention)
+        twin_ms, twin_stages = time_twin(model_path, args.frames, args.attention)
+        engine_ms, stages = time_engine(args.bench, model_path, args.frames, args.threads,
+                                        args.attention)
+    print(f"{'stage':<14}{'twin ms':>10}{'engine ms':>11}{'twin/engine':>13}")
+    for name in STAGES:
+        ratio = twin_stages[name] / stages[name] if stages[name] > 0 else float("nan")
+        print(f"{name:<14}{twin_stages[name]:>10.2f}{stages[name]:>11.2f}{ratio:>13.2f}")
     print(f"twin {twin_ms:.2f} ms/frame, engine {engine_ms:.2f} ms/frame, "
           f"threads {args.threads}")
     print(f"speedup {twin_ms / engine_ms:.2f}")
