@@ -564,22 +564,32 @@ gst_sanl_detect_finalize (GObject *object)
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
+/* Drops everything learnt from earlier frames: the result carried
+ * forward (and smoothed against), the tracked region, the stored attention
+ * maps and how late downstream was. After a flush the next frame may come
+ * from anywhere in the stream. */
 static void
-gst_sanl_detect_reset (GstSanlDetect *self)
+gst_sanl_detect_forget (GstSanlDetect *self)
 {
   gst_clear_buffer (&self->results);
   self->have_results = FALSE;
-  self->frame_count = 0;
   self->frames_since_inference = 0;
-  self->inference_duration = 0;
   self->tracking = FALSE;
-  self->warned_no_roi = FALSE;
   self->maps_source = MAPS_NONE;
   self->maps_computed = FALSE;
 
   GST_OBJECT_LOCK (self);
   self->earliest_time = GST_CLOCK_TIME_NONE;
   GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_sanl_detect_reset (GstSanlDetect *self)
+{
+  gst_sanl_detect_forget (self);
+  self->frame_count = 0;
+  self->inference_duration = 0;
+  self->warned_no_roi = FALSE;
 }
 
 static gboolean
@@ -659,7 +669,8 @@ gst_sanl_detect_stop (GstBaseTransform *trans)
 }
 
 /* A new stream may lack regions of interest for reasons of its own: say
- * so again. */
+ * so again. A flush (a seek, say) breaks the frames' continuity: nothing
+ * of the frames before it may carry over. */
 static gboolean
 gst_sanl_detect_sink_event (GstBaseTransform *trans, GstEvent *event)
 {
@@ -667,6 +678,10 @@ gst_sanl_detect_sink_event (GstBaseTransform *trans, GstEvent *event)
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)
     self->warned_no_roi = FALSE;
+  else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
+    GST_DEBUG_OBJECT (self, "flushed: forgetting earlier frames");
+    gst_sanl_detect_forget (self);
+  }
 
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
@@ -1173,7 +1188,8 @@ gst_sanl_detect_would_be_late (GstSanlDetect *self, GstBuffer *buffer)
   GstClockTime running_time, earliest;
 
   if (!gst_base_transform_is_qos_enabled (trans)
-      || !GST_BUFFER_PTS_IS_VALID (buffer))
+      || !GST_BUFFER_PTS_IS_VALID (buffer)
+      || trans->segment.format != GST_FORMAT_TIME)
     return FALSE;
 
   GST_OBJECT_LOCK (self);
@@ -1241,6 +1257,8 @@ gst_sanl_detect_post_message (
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   GstClockTime pts = GST_BUFFER_PTS (buffer);
+  GstClockTime stream_time = GST_CLOCK_TIME_NONE;
+  GstClockTime running_time = GST_CLOCK_TIME_NONE;
   GValue garments = G_VALUE_INIT;
   GstStructure *s;
   gpointer state = NULL;
@@ -1257,12 +1275,18 @@ gst_sanl_detect_post_message (
     gst_value_list_append_and_take_value (&garments, &v);
   }
 
+  /* a segment in another format (bytes from a plain appsrc, say) has no
+   * times to convert to */
+  if (trans->segment.format == GST_FORMAT_TIME) {
+    stream_time
+        = gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, pts);
+    running_time
+        = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, pts);
+  }
+
   s = gst_structure_new ("sanldetect", "timestamp", G_TYPE_UINT64, pts,
-      "stream-time", G_TYPE_UINT64,
-      gst_segment_to_stream_time (&trans->segment, GST_FORMAT_TIME, pts),
-      "running-time", G_TYPE_UINT64,
-      gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, pts),
-      "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buffer), "frame",
+      "stream-time", G_TYPE_UINT64, stream_time, "running-time", G_TYPE_UINT64,
+      running_time, "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buffer), "frame",
       G_TYPE_UINT64, self->frame_count, "inferred", G_TYPE_BOOLEAN, inferred,
       "attention-computed", G_TYPE_BOOLEAN, inferred && self->maps_computed,
       NULL);

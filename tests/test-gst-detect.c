@@ -1034,6 +1034,105 @@ GST_START_TEST (test_track_ignores_edge_points)
 
 GST_END_TEST;
 
+/* Frame i of a changing 48x48 RGB sequence (half filled with 40 i). */
+static GstBuffer *
+changing_frame (guint i)
+{
+  GstBuffer *in = sanl_check_frame (GST_VIDEO_FORMAT_RGB, 48, 48, 0);
+  GstMapInfo map;
+
+  gst_buffer_map (in, &map, GST_MAP_WRITE);
+  memset (map.data, 40 * i, map.size / 2);
+  gst_buffer_unmap (in, &map);
+  GST_BUFFER_PTS (in) = i * GST_SECOND / 30;
+  return in;
+}
+
+/* A flush (a seek) breaks the frames' continuity: with
+ * inference-interval=3 the frame after it is inferred afresh on the whole
+ * frame, exactly as a new element infers it, instead of carrying the
+ * result (or the tracked region) of the frame before the flush. */
+GST_START_TEST (test_flush_forgets_earlier_frames)
+{
+  gchar *caps = sanl_check_caps (GST_VIDEO_FORMAT_RGB, 48, 48);
+  GstHarness *h = detect_harness ("inference-interval=3", caps);
+  GstHarness *fresh = detect_harness ("inference-interval=3", caps);
+  GstSegment segment;
+  GstBuffer *out, *want;
+  GstSanlMeta before;
+
+  fail_unless_equals_int (gst_harness_push (h, changing_frame (0)), GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  before = *gst_buffer_get_sanl_meta (out);
+  gst_buffer_unref (out);
+
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+
+  fail_unless_equals_int (gst_harness_push (h, changing_frame (5)), GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  fail_unless_equals_int (
+      gst_harness_push (fresh, changing_frame (5)), GST_FLOW_OK);
+  want = gst_harness_pull (fresh);
+  fail_if (sanl_check_same_landmarks (gst_buffer_get_sanl_meta (out), &before));
+  fail_unless (sanl_check_same_landmarks (
+      gst_buffer_get_sanl_meta (out), gst_buffer_get_sanl_meta (want)));
+  fail_unless_equals_float (gst_buffer_get_sanl_meta (out)->width, 48.0f);
+
+  gst_buffer_unref (want);
+  gst_buffer_unref (out);
+  gst_harness_teardown (fresh);
+  gst_harness_teardown (h);
+  g_free (caps);
+}
+
+GST_END_TEST;
+
+/* Frames in a segment of bytes (a plain appsrc) have no stream or running
+ * time: the message says so (GST_CLOCK_TIME_NONE) instead of asking the
+ * segment for times it cannot give, which GStreamer reports as a
+ * critical warning and gst-check turns into a failure. */
+GST_START_TEST (test_messages_in_bytes_segment)
+{
+  gchar *caps = sanl_check_caps (GST_VIDEO_FORMAT_RGB, 48, 48);
+  GstHarness *h = detect_harness ("post-messages=true", caps);
+  GstBus *bus = gst_bus_new ();
+  GstSegment segment;
+  GstBuffer *out;
+  GList *msgs;
+  guint64 stream_time, running_time, timestamp;
+
+  gst_element_set_bus (h->element, bus);
+  gst_segment_init (&segment, GST_FORMAT_BYTES);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+  fail_unless_equals_int (gst_harness_push (h, changing_frame (1)), GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  fail_unless (gst_buffer_get_sanl_meta (out) != NULL);
+
+  msgs = pop_detect_messages (bus);
+  fail_unless_equals_int (g_list_length (msgs), 1);
+  fail_unless (gst_structure_get_uint64 (
+      gst_message_get_structure (msgs->data), "stream-time", &stream_time));
+  fail_unless (gst_structure_get_uint64 (
+      gst_message_get_structure (msgs->data), "running-time", &running_time));
+  fail_unless (gst_structure_get_uint64 (
+      gst_message_get_structure (msgs->data), "timestamp", &timestamp));
+  fail_unless_equals_uint64 (stream_time, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_uint64 (running_time, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_uint64 (timestamp, GST_SECOND / 30);
+  g_list_free_full (msgs, (GDestroyNotify) gst_message_unref);
+
+  gst_buffer_unref (out);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (caps);
+}
+
+GST_END_TEST;
+
 static Suite *
 sanldetect_suite (void)
 {
@@ -1057,6 +1156,8 @@ sanldetect_suite (void)
   tcase_add_test (tc, test_track_region);
   tcase_add_test (tc, test_track_ignores_edge_points);
   tcase_add_test (tc, test_track_needs_three_points);
+  tcase_add_test (tc, test_flush_forgets_earlier_frames);
+  tcase_add_test (tc, test_messages_in_bytes_segment);
   tcase_add_test (tc, test_smoothing);
   tcase_add_test (tc, test_attach_attention);
   tcase_add_test (tc, test_qos_skips_inference);
