@@ -39,8 +39,11 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -76,6 +79,8 @@ static void gst_sanl_json_finalize (GObject *object);
 
 static gboolean gst_sanl_json_start (GstBaseTransform *trans);
 static gboolean gst_sanl_json_stop (GstBaseTransform *trans);
+static gboolean gst_sanl_json_sink_event (
+    GstBaseTransform *trans, GstEvent *event);
 static gboolean gst_sanl_json_set_caps (
     GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps);
 static GstFlowReturn gst_sanl_json_transform_ip (
@@ -119,6 +124,7 @@ gst_sanl_json_class_init (GstSanlJsonClass *klass)
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_sanl_json_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_sanl_json_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_sanl_json_sink_event);
   trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_sanl_json_set_caps);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_sanl_json_transform_ip);
 }
@@ -202,6 +208,7 @@ gst_sanl_json_start (GstBaseTransform *trans)
 {
   GstSanlJson *self = GST_SANL_JSON (trans);
   gchar *location;
+  int fd;
 
   GST_OBJECT_LOCK (self);
   location = g_strdup (self->location);
@@ -217,8 +224,15 @@ gst_sanl_json_start (GstBaseTransform *trans)
     return TRUE;
   }
 
-  self->file = g_fopen (location, "w");
+  /* Opened without truncating: a pipeline that fails before its first
+   * frame (a missing model upstream, say) leaves an earlier run's
+   * landmarks alone. The file is emptied when this run's first frame or
+   * its end of stream arrives. */
+  fd = g_open (location, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+  self->file = fd >= 0 ? fdopen (fd, "w") : NULL;
   if (!self->file) {
+    if (fd >= 0)
+      close (fd);
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         (_ ("Could not open file \"%s\" for writing."), location),
         GST_ERROR_SYSTEM);
@@ -226,6 +240,7 @@ gst_sanl_json_start (GstBaseTransform *trans)
     return FALSE;
   }
   self->own_file = TRUE;
+  self->emptied = FALSE;
   GST_INFO_OBJECT (self, "writing to %s", location);
   g_free (location);
   return TRUE;
@@ -259,6 +274,41 @@ gst_sanl_json_set_caps (
   gst_structure_get_int (s, "height", &self->height);
 
   return TRUE;
+}
+
+/* Empties a regular output file once, before this run's first line (a
+ * pipe or a device is written as it is). */
+static gboolean
+gst_sanl_json_empty_file (GstSanlJson *self)
+{
+  GStatBuf st;
+  int fd;
+
+  if (!self->own_file || self->emptied)
+    return TRUE;
+  self->emptied = TRUE;
+  fd = fileno (self->file);
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    return TRUE;
+  if (ftruncate (fd, 0) != 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        (_ ("Could not write the landmarks.")), GST_ERROR_SYSTEM);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A stream that ends before its first frame still leaves a file that
+ * holds this run's (no) landmarks. */
+static gboolean
+gst_sanl_json_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstSanlJson *self = GST_SANL_JSON (trans);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
+    gst_sanl_json_empty_file (self);
+
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
 /* JSON has no NaN or infinity: a meta made elsewhere may hold them. */
@@ -381,8 +431,12 @@ static GstFlowReturn
 gst_sanl_json_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 {
   GstSanlJson *self = GST_SANL_JSON (trans);
-  gchar *line = gst_sanl_json_frame_to_line (self, buffer);
+  gchar *line;
   gboolean ok;
+
+  if (!gst_sanl_json_empty_file (self))
+    return GST_FLOW_ERROR;
+  line = gst_sanl_json_frame_to_line (self, buffer);
 
   /* Flushed per line, so a reader can follow the file as it grows */
   ok = fputs (line, self->file) >= 0 && fputc ('\n', self->file) != EOF

@@ -31,6 +31,7 @@ struct _GstSanlJson
   /* streaming state */
   FILE *file;
   gboolean own_file;
+  gboolean emptied; /* the file's earlier contents are gone */
   guint64 frame_count;
   gint width;
   gint height;

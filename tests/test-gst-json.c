@@ -252,6 +252,81 @@ GST_START_TEST (test_json_non_finite_values_are_null)
 
 GST_END_TEST;
 
+/* The file's contents after running launch (with %s for its path) on a
+ * file that held `before`; the run's error message, if any, in *msg. */
+static gchar *
+contents_after_run (const gchar *launch_format, const gchar *before,
+    GstMessage **msg)
+{
+  gchar *path = temp_path ("out.jsonl");
+  gchar *launch = g_strdup_printf (launch_format, path);
+  gchar *contents = NULL;
+
+  fail_unless (g_file_set_contents (path, before, -1, NULL));
+  *msg = sanl_check_run (launch);
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  remove_temp (path);
+  g_free (launch);
+  return contents;
+}
+
+/* A pipeline that fails before its first frame (the model upstream is
+ * missing) leaves the landmarks of an earlier run in place. */
+GST_START_TEST (test_json_failed_start_keeps_file)
+{
+  GstMessage *msg;
+  gchar *contents = contents_after_run (
+      "videotestsrc num-buffers=2 ! sanldetect "
+      "model=/nonexistent/model.safetensors ! sanljson location=\"%s\" ! "
+      "fakesink",
+      "{\"frame\": 0}\n{\"frame\": 1}\n", &msg);
+
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
+  fail_unless_equals_string (contents, "{\"frame\": 0}\n{\"frame\": 1}\n");
+  gst_message_unref (msg);
+  g_free (contents);
+}
+
+GST_END_TEST;
+
+/* A run replaces an earlier, longer file whole: its two lines and
+ * nothing of what was there; a stream that ends before any frame leaves
+ * the file empty. */
+GST_START_TEST (test_json_run_replaces_file)
+{
+  GString *earlier = g_string_new (NULL);
+  GstMessage *msg;
+  gchar *contents, **lines;
+
+  for (guint i = 0; i < 50; i++)
+    g_string_append_printf (earlier, "{\"frame\": %u, \"old\": true}\n", i);
+
+  contents = contents_after_run (
+      "videotestsrc num-buffers=2 ! video/x-raw,width=32,height=24 ! "
+      "sanljson location=\"%s\" ! fakesink",
+      earlier->str, &msg);
+  fail_unless (msg == NULL);
+  lines = g_strsplit (contents, "\n", -1);
+  fail_unless_equals_int (g_strv_length (lines), 3);
+  fail_unless_equals_string (
+      lines[0], "{\"pts\":0,\"frame\":0,\"width\":32,\"height\":24,\"garments\":[]}");
+  fail_unless (g_str_has_prefix (lines[1], "{\"pts\":"));
+  fail_unless_equals_string (lines[2], "");
+  fail_if (strstr (contents, "old") != NULL);
+  g_strfreev (lines);
+  g_free (contents);
+
+  contents = contents_after_run (
+      "videotestsrc num-buffers=0 ! sanljson location=\"%s\" ! fakesink",
+      earlier->str, &msg);
+  fail_unless (msg == NULL);
+  fail_unless_equals_string (contents, "");
+  g_free (contents);
+  g_string_free (earlier, TRUE);
+}
+
+GST_END_TEST;
+
 static Suite *
 sanljson_suite (void)
 {
@@ -263,6 +338,8 @@ sanljson_suite (void)
   tcase_add_test (tc, test_json_matches_metas);
   tcase_add_test (tc, test_json_frames_without_garments);
   tcase_add_test (tc, test_json_unwritable_location);
+  tcase_add_test (tc, test_json_failed_start_keeps_file);
+  tcase_add_test (tc, test_json_run_replaces_file);
   tcase_add_test (tc, test_json_non_finite_values_are_null);
   return s;
 }
