@@ -102,6 +102,7 @@ static void gst_sanl_overlay_set_property (
 static void gst_sanl_overlay_get_property (
     GObject *object, guint prop_id, GValue *value, GParamSpec *pspec);
 
+static gboolean gst_sanl_overlay_stop (GstBaseTransform *trans);
 static GstFlowReturn gst_sanl_overlay_transform_frame_ip (
     GstVideoFilter *filter, GstVideoFrame *frame);
 
@@ -115,6 +116,7 @@ gst_sanl_overlay_class_init (GstSanlOverlayClass *klass)
 {
   GObjectClass *gobject_class = (GObjectClass *) klass;
   GstElementClass *element_class = (GstElementClass *) klass;
+  GstBaseTransformClass *trans_class = (GstBaseTransformClass *) klass;
   GstVideoFilterClass *filter_class = (GstVideoFilterClass *) klass;
   const GParamFlags flags
       = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
@@ -176,6 +178,7 @@ gst_sanl_overlay_class_init (GstSanlOverlayClass *klass)
   gst_element_class_add_static_pad_template (
       element_class, &gst_sanl_overlay_src_template);
 
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_sanl_overlay_stop);
   filter_class->transform_frame_ip
       = GST_DEBUG_FUNCPTR (gst_sanl_overlay_transform_frame_ip);
 }
@@ -191,6 +194,16 @@ gst_sanl_overlay_init (GstSanlOverlay *self)
   self->min_score = DEFAULT_MIN_SCORE;
   self->point_size = DEFAULT_POINT_SIZE;
   self->line_width = DEFAULT_LINE_WIDTH;
+}
+
+static gboolean
+gst_sanl_overlay_stop (GstBaseTransform *trans)
+{
+  GstSanlOverlay *self = GST_SANL_OVERLAY (trans);
+
+  g_clear_pointer (&self->saved, g_free);
+  self->saved_size = 0;
+  return TRUE;
 }
 
 static void
@@ -595,28 +608,41 @@ premultiply (guint8 *data, gint width, gint height, gint stride)
   }
 }
 
+/* Straight alpha of one premultiplied pixel. */
+static guint32
+unpremultiply_pixel (guint32 p)
+{
+  guint32 a = p >> 24, c0, c1, c2;
+
+  if (a == 255)
+    return p;
+  if (a == 0)
+    return 0;
+  c0 = MIN (255, (((p >> 16) & 0xff) * 255 + a / 2) / a);
+  c1 = MIN (255, (((p >> 8) & 0xff) * 255 + a / 2) / a);
+  c2 = MIN (255, ((p & 0xff) * 255 + a / 2) / a);
+  return (a << 24) | (c0 << 16) | (c1 << 8) | c2;
+}
+
+/* Back to straight alpha after drawing. Premultiplying loses the colour
+ * of translucent pixels (at alpha 4 only 5 levels remain), so a pixel the
+ * drawing left as it was gets its saved original back, bit for bit; only
+ * drawn pixels are unpremultiplied. */
 static void
-unpremultiply (guint8 *data, gint width, gint height, gint stride)
+restore_straight (guint8 *data, const guint8 *saved, gint width, gint height,
+    gint stride)
 {
   gint x, y;
 
   for (y = 0; y < height; y++) {
     guint32 *row = (guint32 *) (data + y * stride);
+    const guint32 *orig = (const guint32 *) (saved + y * stride);
 
     for (x = 0; x < width; x++) {
-      guint32 p = row[x], a = p >> 24;
-      guint32 c0, c1, c2;
+      guint32 was = orig[x];
 
-      if (a == 255)
-        continue;
-      if (a == 0) {
-        row[x] = 0;
-        continue;
-      }
-      c0 = MIN (255, (((p >> 16) & 0xff) * 255 + a / 2) / a);
-      c1 = MIN (255, (((p >> 8) & 0xff) * 255 + a / 2) / a);
-      c2 = MIN (255, ((p & 0xff) * 255 + a / 2) / a);
-      row[x] = (a << 24) | (c0 << 16) | (c1 << 8) | c2;
+      premultiply ((guint8 *) &was, 1, 1, 4);
+      row[x] = row[x] == was ? orig[x] : unpremultiply_pixel (row[x]);
     }
   }
 }
@@ -667,8 +693,18 @@ gst_sanl_overlay_transform_frame_ip (
 
   gst_sanl_overlay_get_settings (self, frame, &d);
 
-  if (alpha)
+  if (alpha) {
+    gsize size = (gsize) height * stride;
+
+    /* grows with the frame size only, not per frame */
+    if (self->saved_size < size) {
+      g_free (self->saved);
+      self->saved = g_malloc (size);
+      self->saved_size = size;
+    }
+    memcpy (self->saved, data, size);
     premultiply (data, width, height, stride);
+  }
   surface = cairo_image_surface_create_for_data (data,
       alpha ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24, width, height, stride);
   cr = cairo_create (surface);
@@ -681,7 +717,7 @@ gst_sanl_overlay_transform_frame_ip (
   cairo_surface_flush (surface);
   cairo_surface_destroy (surface);
   if (alpha)
-    unpremultiply (data, width, height, stride);
+    restore_straight (data, self->saved, width, height, stride);
 
   return GST_FLOW_OK;
 }

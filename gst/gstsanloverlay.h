@@ -33,6 +33,10 @@ struct _GstSanlOverlay
   gfloat min_score;
   gdouble point_size;
   gdouble line_width;
+
+  /* streaming state: the frame as it came, for formats with alpha */
+  guint8 *saved;
+  gsize saved_size;
 };
 
 G_END_DECLS

@@ -215,6 +215,55 @@ GST_START_TEST (test_bgra_straight_alpha)
 
 GST_END_TEST;
 
+/* Premultiplying keeps only a few levels of a nearly transparent colour
+ * (at alpha 4, 96 comes back as 128): every pixel the dots leave alone
+ * must come back exactly as it went in, on frames of several alphas. */
+GST_START_TEST (test_translucent_pixels_kept_exactly)
+{
+  static const guint8 alphas[] = { 1, 4, 77, 128, 254 };
+
+  for (guint n = 0; n < G_N_ELEMENTS (alphas); n++) {
+    GstBuffer *in = grey_frame (GST_VIDEO_FORMAT_BGRA, alphas[n]);
+    GstBuffer *out;
+    GstMapInfo map;
+    guint kept = 0;
+
+    /* colours no premultiplied round trip keeps at low alpha */
+    gst_buffer_map (in, &map, GST_MAP_WRITE);
+    for (gsize i = 0; i < map.size; i += 4) {
+      map.data[i] = 96;
+      map.data[i + 1] = (i / 4) % 256;
+      map.data[i + 2] = 255 - (i / 4) % 256;
+    }
+    gst_buffer_unmap (in, &map);
+    add_meta (in);
+    out = overlay (POINTS_ONLY, GST_VIDEO_FORMAT_BGRA, gst_buffer_copy (in));
+
+    gst_buffer_map (out, &map, GST_MAP_READ);
+    for (gint y = 0; y < H; y++)
+      for (gint x = 0; x < W; x++) {
+        const guint8 *p = pixel (&map, x, y);
+        guint8 want[4] = { 96, (y * W + x) % 256, 255 - (y * W + x) % 256,
+          alphas[n] };
+
+        if (nearest_point (x, y) <= RADIUS + M_SQRT1_2)
+          continue;
+        fail_unless (memcmp (p, want, 4) == 0,
+            "alpha %u: (%d,%d) is %u %u %u %u", alphas[n], x, y, p[0], p[1],
+            p[2], p[3]);
+        kept++;
+      }
+    fail_unless (kept > W * H / 2);
+    /* the dots themselves are drawn opaque */
+    fail_unless_equals_int (pixel (&map, 10, 12)[3], 255);
+    gst_buffer_unmap (out, &map);
+    gst_buffer_unref (out);
+    gst_buffer_unref (in);
+  }
+}
+
+GST_END_TEST;
+
 /* No meta, no drawing. */
 GST_START_TEST (test_no_meta_untouched)
 {
@@ -361,6 +410,7 @@ sanloverlay_suite (void)
   tcase_add_test (tc, test_points_only_change_pixels_at_landmarks);
   tcase_add_test (tc, test_rgbx_matches_bgrx);
   tcase_add_test (tc, test_bgra_straight_alpha);
+  tcase_add_test (tc, test_translucent_pixels_kept_exactly);
   tcase_add_test (tc, test_no_meta_untouched);
   tcase_add_test (tc, test_outline_and_min_score);
   tcase_add_test (tc, test_far_points_draw_nothing);
