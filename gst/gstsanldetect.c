@@ -33,7 +33,8 @@
  * and frames that QoS says are running late, carry the last result
  * forward. The Grad-CAM attention maps may be kept for a few inferences
  * of the same region (see #GstSanlDetect:attention-interval), which
- * saves the garment classifier's forward and backward passes.
+ * saves the garment classifier's forward and backward passes. A flush (a
+ * seek) starts over: nothing learnt from the frames before it carries on.
  *
  * ## Example launch line
  * |[

@@ -14,7 +14,9 @@
  *
  * Passes video through untouched and writes the #GstSanlMeta of every
  * frame as JSON Lines: one object per frame, frames without garments
- * included.
+ * included. A file already at #GstSanlJson:location is replaced when the
+ * first frame (or the end of an empty stream) arrives, so a pipeline that
+ * fails before that leaves it as it was.
  *
  * |[
  * {"pts": 33333333, "frame": 1, "width": 640, "height": 480,
