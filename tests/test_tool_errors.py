@@ -376,8 +376,8 @@ def bad_models(tmp):
     # ... and in the header itself, spelled into a tensor's name
     with open(MODEL, "rb") as f:
         size = int.from_bytes(f.read(8), "little")
-        header, data = f.read(size), f.read()
-    header = header.replace(b'"visibility.bias"', b'"visibility.b\\qias"', 1)
+        plain, data = f.read(size), f.read()
+    header = plain.replace(b'"visibility.bias"', b'"visibility.b\\qias"', 1)
     paths["header-escape-q"] = os.path.join(tmp, "header-escape-q.safetensors")
     with open(paths["header-escape-q"], "wb") as f:
         f.write(len(header).to_bytes(8, "little") + header + data)
@@ -390,6 +390,24 @@ def bad_models(tmp):
     wrong["visibility.bias"] = torch.zeros(7)
     paths["shape"] = os.path.join(tmp, "shape.safetensors")
     safetensors_io.save_file(wrong, paths["shape"], metadata)
+    # a dtype libsanl does not read
+    wide = dict(tensors, **{"visibility.bias": tensors["visibility.bias"].double()})
+    paths["dtype-f64"] = os.path.join(tmp, "dtype-f64.safetensors")
+    safetensors_io.save_file(wide, paths["dtype-f64"], metadata)
+    # a format version of the future, and none
+    unversioned = {k: v for k, v in metadata.items() if k != "sanl.format"}
+    for name, meta in (("format-99", dict(metadata, **{"sanl.format": "99"})),
+                       ("format-missing", unversioned)):
+        paths[name] = os.path.join(tmp, f"{name}.safetensors")
+        safetensors_io.save_file(tensors, paths[name], meta)
+    # shapes no data could fill: 2^80 elements, and a dimension past 2^40
+    entries = json.loads(plain)
+    for name, shape in (("shape-2e80", [2 ** 40, 2 ** 40]), ("shape-dim-2e41", [2 ** 41])):
+        entries["visibility.bias"]["shape"] = shape
+        text = json.dumps(entries).encode()
+        paths[name] = os.path.join(tmp, f"{name}.safetensors")
+        with open(paths[name], "wb") as f:
+            f.write(len(text).to_bytes(8, "little") + text + data)
     return paths
 
 

@@ -12,9 +12,11 @@ mode and decodes with model.decode. Prints one JSON object per image per
 line; --dump writes the last image's raw outputs as F32 tensors of a
 .safetensors file with the names sanl-infer gives them.
 
-A model file libsanl's loader would refuse (a config outside its rules, see
-config_check.py; a misshapen tensor; NaN or infinity in a weight) is refused
-here with the loader's message and exit status 1.
+A model file libsanl's loader would refuse (a format version other than
+"1"; a dtype, shape or data span its reader refuses, see safetensors_io.py;
+a config outside its rules, see config_check.py; a misshapen tensor; NaN or
+infinity in a weight) is refused here with the loader's message and exit
+status 1.
 """
 
 import argparse
@@ -30,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import safetensors_io  # noqa: E402
 from config_check import parse_config  # noqa: E402
-from model import SanlNet, decode, top_class  # noqa: E402
+from model import FORMAT_VERSION, SanlNet, decode, top_class  # noqa: E402
 from preprocess import letterbox  # noqa: E402
 
 # Raw outputs in a dump, in sanl-infer's order.
@@ -59,11 +61,22 @@ def check_shapes(path, net, state):
                              f"sanl.config implies {list(want.shape)}")
 
 
+def check_metadata(path, metadata):
+    """The format version and a config must be there, as libsanl's loader wants."""
+    version = metadata.get("sanl.format")
+    if version is None:
+        raise ValueError(f"{path}: metadata 'sanl.format' is missing; not a SANL model file")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{path}: metadata 'sanl.format' is \"{version}\"; "
+                         f"this version reads \"{FORMAT_VERSION}\"")
+    if "sanl.config" not in metadata:
+        raise ValueError(f"{path}: metadata 'sanl.config' is missing")
+
+
 def load_model(path):
     """SanlNet in eval mode from a model file; F16 and BF16 tensors widened to F32."""
     tensors, metadata = safetensors_io.load(path)
-    if "sanl.config" not in metadata:
-        raise ValueError(f"{path}: no sanl.config in __metadata__")
+    check_metadata(path, metadata)
     config = parse_config(metadata["sanl.config"], path)
     net = SanlNet(config)
     state = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}

@@ -6,7 +6,11 @@ raw little-endian tensor data. The JSON maps each tensor name to
 of the data) and may hold "__metadata__", a map of strings. This writer pads
 the header with spaces to a multiple of 8 bytes and lays the tensors out
 contiguously in the order given, which is what libsanl's loader requires:
-regions that tile the data section exactly.
+regions that tile the data section exactly. The reader takes what libsanl's
+reader takes: dtypes F32, F16 and BF16 (I64 for *.num_batches_tracked
+only), at most 4 dimensions of at most 2^40 each, and data_offsets that
+span exactly the bytes the dtype and shape need; a file breaking these
+rules is refused with libsanl's message.
 """
 
 import json
@@ -29,6 +33,12 @@ DTYPES = {
     torch.bool: "BOOL",
 }
 TORCH_DTYPES = {name: dtype for dtype, name in DTYPES.items()}
+
+# What libsanl's reader takes (sanl-safetensors.c).
+READ_DTYPES = ("F32", "F16", "BF16", "I64")
+MAX_DIMS = 4
+MAX_DIM = 1 << 40
+INT64_MAX = (1 << 63) - 1
 
 HEX_DIGITS = "0123456789abcdefABCDEF"
 METADATA_KEY = "__metadata__"
@@ -143,6 +153,60 @@ def read_metadata(path):
         return dict(_read_header(f, path).get(METADATA_KEY, {}))
 
 
+def _is_count(value, limit):
+    # JSON true and false are not numbers, though Python's bool is an int
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit
+
+
+def _element_count(shape):
+    """Elements of shape, saturated as libsanl counts them: the product of
+    up to 4 dimensions below 2^40 would overflow 64 bits."""
+    n = 1
+    for dim in shape:
+        if dim != 0 and n > INT64_MAX // 16 // dim:
+            n = INT64_MAX // 16
+        else:
+            n *= dim
+    return n
+
+
+def _check_entry(path, name, entry, data_size):
+    """(dtype name, shape, begin, end) of one tensor's header entry, checked
+    in libsanl's order and refused with its message."""
+    def fail(reason):
+        raise ValueError(f"{path}: tensor '{name}': {reason}")
+
+    if not isinstance(entry, dict):
+        fail("entry is not a JSON object")
+    dtype = entry.get("dtype")
+    if not isinstance(dtype, str):
+        fail("'dtype' is missing or not a string")
+    if dtype not in READ_DTYPES:
+        fail(f"dtype '{dtype}' is not supported (F32, F16 or BF16)")
+    if dtype == "I64" and not name.endswith(".num_batches_tracked"):
+        fail("dtype I64 is only accepted for *.num_batches_tracked")
+
+    shape = entry.get("shape")
+    if (not isinstance(shape, list) or len(shape) > MAX_DIMS
+            or not all(_is_count(d, MAX_DIM) for d in shape)):
+        fail(f"'shape' is missing or not a list of at most {MAX_DIMS} non-negative integers")
+
+    offsets = entry.get("data_offsets")
+    if (not isinstance(offsets, list) or len(offsets) != 2
+            or not all(_is_count(o, INT64_MAX) for o in offsets)):
+        fail("'data_offsets' is missing or not two non-negative integers")
+    begin, end = offsets
+    if begin > end:
+        fail(f"data_offsets [{begin}, {end}] end before they begin")
+    if end > data_size:
+        fail(f"data_offsets end at {end}, past the end of the {data_size}-byte data section")
+    itemsize = torch.tensor([], dtype=TORCH_DTYPES[dtype]).element_size()
+    needed = _element_count(shape) * itemsize
+    if end - begin != needed:
+        fail(f"data_offsets span {end - begin} bytes but {dtype} of this shape needs {needed}")
+    return dtype, shape, begin, end
+
+
 def load(path):
     """Read the file at path: returns (dict of name -> tensor, metadata)."""
     _check_byte_order()
@@ -154,13 +218,8 @@ def load(path):
     metadata = dict(header.pop(METADATA_KEY, {}))
     tensors = {}
     for name, entry in header.items():
-        dtype = TORCH_DTYPES.get(entry["dtype"])
-        if dtype is None:
-            raise ValueError(f"{path}: tensor {name!r}: unknown dtype {entry['dtype']!r}")
-        begin, end = entry["data_offsets"]
-        if not 0 <= begin <= end <= len(data):
-            raise ValueError(f"{path}: tensor {name!r}: data_offsets out of range")
-        shape = list(entry["shape"])
+        dtype, shape, begin, end = _check_entry(path, name, entry, len(data))
+        dtype = TORCH_DTYPES[dtype]
         if end == begin:
             tensors[name] = torch.zeros(shape, dtype=dtype)
             continue
