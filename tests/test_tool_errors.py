@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.environ.get("SANL_SOURCE_ROOT", os.path.dirname(HERE))
@@ -445,6 +446,46 @@ def case_twin_size_message():
              1, f"infer.py: {path}: sanl.config: field 'input_size' must be an integer "
                 "from 64 to 4096"),
         ])
+
+
+def write_png(path, width, height, depth, colour_type, rows):
+    """A PNG whose one IDAT holds rows (each a filter byte, then its
+    big-endian samples) compressed, whatever size the header claims."""
+    def chunk(kind, body):
+        return (len(body).to_bytes(4, "big") + kind + body
+                + zlib.crc32(kind + body).to_bytes(4, "big"))
+
+    head = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    head += bytes([depth, colour_type, 0, 0, 0])
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head)
+                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def case_twin_reads_16bit_png():
+    """16-bit samples keep their high byte, as libpng's strip_16 leaves them
+    for sanl-infer: in grey pictures, and in grey ones with alpha (dropped)."""
+    if not have_torch():
+        return SKIP
+    sys.path.insert(0, TORCH_DIR)
+    import infer
+
+    samples = [0x0000, 0x00ff, 0x01ff, 0x40ff, 0xfe00, 0xffff, 0x1234]
+    # rounding to 8 bits would give 0, 1, 2, 65, 253, 255, 18; clipping 0, 255, ...
+    expected = [0, 0, 1, 64, 254, 255, 18]
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, colour_type, pixel in (("grey", 0, lambda v: [v]),
+                                         ("grey-alpha", 4, lambda v: [v, 0xffff - v])):
+            row = b"\0" + b"".join(c.to_bytes(2, "big") for v in samples for c in pixel(v))
+            path = os.path.join(tmp, f"{name}.png")
+            write_png(path, len(samples), 2, 16, colour_type, row * 2)
+            got = infer.load_rgb(path).tolist()
+            print(f"{name}: {[p[0] for p in got[0]]}")
+            if got != [[[b] * 3 for b in expected]] * 2:
+                print(f"FAIL: {name}: expected {expected} in every channel and row")
+                failures = 1
+    return failures
 
 
 def case_nonfinite_outputs():

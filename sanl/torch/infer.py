@@ -93,12 +93,17 @@ def load_model(path):
 
 
 def load_rgb(path):
-    """(H, W, 3) uint8 RGB of a JPEG or PNG file; alpha is dropped, not blended."""
+    """(H, W, 3) uint8 RGB of a JPEG or PNG file, as sanl-infer decodes it:
+    alpha is dropped, not blended, and 16-bit samples keep their high byte."""
     with Image.open(path) as im:
         if im.format not in ("JPEG", "PNG"):
             raise ValueError("not a JPEG or PNG image")
         if im.mode == "CMYK":
             raise ValueError("CMYK JPEG images are not supported")
+        if im.mode.startswith("I"):
+            # 16-bit grey, which Pillow holds as integers and convert() would clip
+            grey = (np.asarray(im) >> 8).astype(np.uint8)
+            return np.repeat(grey[:, :, None], 3, axis=2)
         return np.asarray(im.convert("RGB"))
 
 
