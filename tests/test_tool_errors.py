@@ -488,6 +488,21 @@ def case_twin_reads_16bit_png():
     return failures
 
 
+def case_huge_image_size():
+    """A header claiming more than 2^28 pixels: both tools refuse the image
+    in one line, before decoding it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "huge.png")
+        write_png(path, 100000, 100000, 8, 2, bytes(100))
+        cases = [([tool("sanl-infer"), "--model", MODEL, path], 1,
+                  f"sanl-infer: {path}: image size 100000x100000 is not supported")]
+        if have_torch():
+            cases.append(([sys.executable, os.path.join(TORCH_DIR, "infer.py"),
+                           "--model", MODEL, path], 1,
+                          f"infer.py: {path}: image size 100000x100000 is not supported"))
+        return check_all(cases)
+
+
 def case_nonfinite_outputs():
     """Finite but huge classifier weights make the category score NaN: both
     tools report the image and print no line, never invalid JSON."""

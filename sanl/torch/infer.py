@@ -35,6 +35,9 @@ from config_check import parse_config  # noqa: E402
 from model import FORMAT_VERSION, SanlNet, decode, top_class  # noqa: E402
 from preprocess import letterbox  # noqa: E402
 
+# Most pixels an image may have, as in sanl-infer: 256 Mpixel.
+MAX_PIXELS = 1 << 28
+
 # Raw outputs in a dump, in sanl-infer's order.
 DUMP_NAMES = ["input", "attention.1", "attention.2", "attention.3", "attention.4",
               "logits", "heatmaps.coarse", "heatmaps.fine", "visibility"]
@@ -92,14 +95,28 @@ def load_model(path):
     return net.eval()
 
 
+def open_image(path):
+    """The image at path, opened but not decoded. Pillow refuses images past
+    its own bound on pixels, lower than sanl-infer's; load_rgb applies
+    sanl-infer's instead."""
+    bound, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        return Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = bound
+
+
 def load_rgb(path):
     """(H, W, 3) uint8 RGB of a JPEG or PNG file, as sanl-infer decodes it:
     alpha is dropped, not blended, and 16-bit samples keep their high byte."""
-    with Image.open(path) as im:
+    with open_image(path) as im:
         if im.format not in ("JPEG", "PNG"):
             raise ValueError("not a JPEG or PNG image")
         if im.mode == "CMYK":
             raise ValueError("CMYK JPEG images are not supported")
+        width, height = im.size
+        if width == 0 or height == 0 or width * height > MAX_PIXELS:
+            raise ValueError(f"image size {width}x{height} is not supported")
         if im.mode.startswith("I"):
             # 16-bit grey, which Pillow holds as integers and convert() would clip
             grey = (np.asarray(im) >> 8).astype(np.uint8)
