@@ -244,6 +244,40 @@ def case_train_options():
         ])
 
 
+def case_train_bad_values():
+    """train.py refuses an unknown config, counts and a learning rate out of
+    range, a device that is not there and a stage without its data, in one
+    line with exit status 2."""
+    if not have_torch():
+        return SKIP
+    import torch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "run")
+        train = [sys.executable, os.path.join(TORCH_DIR, "train.py"), "--out", out]
+        landmarks = train + ["--stage", "landmarks", "--config", "tiny", "--fld", tmp]
+        cases = [
+            (landmarks + ["--config", "nonesuch"], 2,
+             'train.py: error: --config must be one of paper, lite, tiny, not "nonesuch"'),
+            (landmarks + ["--batch", "0"], 2, "train.py: error: --batch must be 1 or more, not 0"),
+            (landmarks + ["--epochs", "0"], 2, "--epochs must be 1 or more, not 0"),
+            (landmarks + ["--steps", "-1"], 2, "--steps must be 0 or more, not -1"),
+            (landmarks + ["--limit", "-3"], 2, "--limit must be 0 or more, not -3"),
+            (landmarks + ["--lr", "-1"], 2, "--lr must be a finite number, 0 or more, not -1"),
+            (landmarks + ["--lr", "nan"], 2, "not nan"),
+            (landmarks + ["--lr", "inf"], 2, "not inf"),
+            (landmarks + ["--export-only"], 2, "--export-only needs --export FILE"),
+            (train + ["--stage", "classifier"], 2,
+             "train.py: error: --stage classifier needs --classes-data DIR"),
+            (train + ["--stage", "landmarks", "--config", "tiny"], 2,
+             "train.py: error: --stage landmarks needs --fld DIR or --synth DIR"),
+        ]
+        if not torch.cuda.is_available():
+            cases.append((landmarks + ["--device", "cuda"], 2,
+                          "train.py: error: --device cuda: PyTorch finds no CUDA device here"))
+        return check_all(cases)
+
+
 def case_infer_options():
     infer = tool("sanl-infer")
     return check_all([

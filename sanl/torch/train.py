@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import data as D  # noqa: E402
 import eval as E  # noqa: E402
-from model import Classifier, SanlNet, gradcam, make_config  # noqa: E402
+from model import CONFIGS, Classifier, SanlNet, gradcam, make_config  # noqa: E402
 
 # Heatmap MSE is tiny next to the BCE (a sigma-1 Gaussian covers ~3 of 2304
 # pixels), so it is scaled up to dominate the loss.
@@ -507,6 +507,8 @@ def train_landmarks(args, d):
         epoch0, best = ck["epoch"] + 1, ck["best"]
         log(d, f"resumed {last} at epoch {epoch0}")
     net.to(d.device)
+    if not args.fld and not args.synth:
+        option_error("--stage landmarks needs --fld DIR or --synth DIR")
 
     # Real and synthetic sets are two pools, mixed at --synth-fraction, so
     # the many synthetic pictures do not drown the few real ones. Val sets
@@ -661,7 +663,8 @@ def parse_args(argv=None):
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--steps", type=int, default=0, help="steps per epoch (0: one pass)")
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=2e-3,
+                    help="peak learning rate (0 leaves the weights as they are)")
     ap.add_argument("--size", type=int, default=0, help="classifier input size (0: config's)")
     ap.add_argument("--max-side", type=int, default=512,
                     help="landmark images are kept in memory at most this large")
@@ -688,7 +691,12 @@ def option_error(message):
 def check_options(args):
     """Crop shares and the synthetic fraction are probabilities; whole and
     wide views of one pool share one draw, so they may not exceed 1. Thread
-    counts are 0 (one per processor) or more."""
+    counts are 0 (one per processor) or more; so are step and image counts,
+    where 0 means all. Batches and epochs are 1 or more, the learning rate
+    finite and not negative (0 leaves the weights as they are). The
+    classifier stage needs its set, --export-only a file to write."""
+    if args.config not in CONFIGS:
+        option_error(f"--config must be one of {', '.join(CONFIGS)}, not \"{args.config}\"")
     for name in ("whole_views", "wide_views", "negative_views"):
         for v in getattr(args, name):
             if not 0.0 <= v <= 1.0:
@@ -701,6 +709,21 @@ def check_options(args):
         option_error(f"--synth-fraction must be from 0 to 1, not {args.synth_fraction}")
     if args.threads < 0:
         option_error(f"--threads must be 0 or more, not {args.threads}")
+    for name in ("batch", "epochs"):
+        if getattr(args, name) < 1:
+            option_error(f"--{name} must be 1 or more, not {getattr(args, name)}")
+    for name in ("steps", "limit"):
+        if getattr(args, name) < 0:
+            option_error(f"--{name} must be 0 or more, not {getattr(args, name)}")
+    if not (math.isfinite(args.lr) and args.lr >= 0.0):
+        option_error(f"--lr must be a finite number, 0 or more, not {args.lr:g}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        option_error("--device cuda: PyTorch finds no CUDA device here")
+    if args.export_only:
+        if not args.export:
+            option_error("--export-only needs --export FILE")
+    elif args.stage == "classifier" and not args.classes_data:
+        option_error("--stage classifier needs --classes-data DIR")
 
 
 def main(argv=None):
