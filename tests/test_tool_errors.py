@@ -278,6 +278,47 @@ def case_train_bad_values():
         return check_all(cases)
 
 
+def case_train_bad_files():
+    """train.py ends in one line with exit status 1 when a checkpoint, data
+    set or the checkpoint to export cannot be used, naming the option."""
+    if not have_torch():
+        return SKIP
+    sys.path.insert(0, TORCH_DIR)
+    import torch
+    from model import Classifier, make_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tiny = os.path.join(tmp, "tiny-classifier.pt")
+        config = make_config("tiny")
+        torch.save({"model": Classifier(config["classifier"], 10).state_dict()}, tiny)
+        cut = os.path.join(tmp, "cut.pt")
+        with open(tiny, "rb") as f, open(cut, "wb") as g:
+            g.write(f.read()[:1000])
+        flat = os.path.join(tmp, "flat")
+        for split in ("train", "val", "test"):
+            os.makedirs(os.path.join(flat, split, "pictures"))
+        train = [sys.executable, os.path.join(TORCH_DIR, "train.py"),
+                 "--out", os.path.join(tmp, "run")]
+        landmarks = train + ["--stage", "landmarks", "--config", "lite"]
+        return check_all([
+            (landmarks + ["--classifier", cut], 1,
+             f"train.py: --classifier: {cut}: not a checkpoint torch.load can read"),
+            (landmarks + ["--classifier", tiny], 1,
+             f"train.py: --classifier: {tiny} does not fit --config lite: "
+             "tensor 'layer1.1.conv1.weight' is missing"),
+            (train + ["--stage", "landmarks", "--config", "tiny", "--fld", "/nonexistent"], 1,
+             "train.py: --fld: /nonexistent: no list_landmarks.txt"),
+            (train + ["--stage", "classifier", "--classes-data", FIXTURES], 1,
+             f"train.py: --classes-data: {FIXTURES}: no split train"),
+            (train + ["--stage", "classifier", "--classes-data", flat], 1,
+             f"train.py: --classes-data: {flat}: no folder of train pictures named after a "
+             "class"),
+            (landmarks + ["--export-only", "--export", os.path.join(tmp, "m.safetensors")], 1,
+             f"train.py: --export: no checkpoint {os.path.join(tmp, 'run', 'landmarks-best.pt')}"
+             " to export"),
+        ])
+
+
 def case_infer_options():
     infer = tool("sanl-infer")
     return check_all([

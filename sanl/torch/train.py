@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import math
 import os
+import pickle
 import random
 import sys
 import time
@@ -130,6 +131,47 @@ def save(path, **state):
 def log(d, msg):
     if d.main:
         print(msg, flush=True)
+
+
+def file_error(option, message):
+    """Exit with status 1 and one line naming the option whose file failed."""
+    raise SystemExit(f"train.py: {option}: {message}")
+
+
+def load_checkpoint(option, path):
+    """The dict that train.py saved at path; any other file ends the run."""
+    try:
+        ck = torch.load(path, map_location="cpu")
+    except OSError as e:
+        file_error(option, e)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        file_error(option, f"{path}: not a checkpoint torch.load can read: {first}")
+    if not isinstance(ck, dict) or not isinstance(ck.get("model"), dict):
+        file_error(option, f"{path}: not a checkpoint of train.py (no 'model' in it)")
+    return ck
+
+
+def load_weights(module, state, option, path, config):
+    """Copy state into module; tensors that do not fit end the run, the
+    first of them named."""
+    own = module.state_dict()
+    problems = [f"tensor '{k}' is missing" for k in own if k not in state]
+    problems += [f"tensor '{k}' is not in the network" for k in state if k not in own]
+    problems += [f"tensor '{k}' has shape {list(state[k].shape)}, not {list(own[k].shape)}"
+                 for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if problems:
+        more = f" ({len(problems) - 1} more)" if len(problems) > 1 else ""
+        file_error(option, f"{path} does not fit --config {config}: {problems[0]}{more}")
+    module.load_state_dict(state)
+
+
+def read_set(option, read, *args):
+    """read(*args) of a data set; a set that cannot be read ends the run."""
+    try:
+        return read(*args)
+    except (OSError, ValueError, KeyError, IndexError) as e:
+        file_error(option, e)
 
 
 # ---------------------------------------------------------------------------
@@ -297,6 +339,16 @@ def accuracy(model, images, size, cfg, d, batch=32):
     return correct / max(len(images), 1)
 
 
+def read_class_split(root, split, classes):
+    """(path, class index) pairs of one split of a folder-per-class set; a
+    split without a folder named after a class ends the run."""
+    items = read_set("--classes-data", D.read_classes, root, split, classes)
+    if not items:
+        file_error("--classes-data", f"{root}: no folder of {split} pictures named after a "
+                   f"class ({', '.join(classes)}); not a folder-per-class set")
+    return items
+
+
 def train_classifier(args, d):
     cfg = make_config(args.config)
     spec = cfg["classifier"] if args.spec == "classifier" else cfg["backbone"]
@@ -307,19 +359,21 @@ def train_classifier(args, d):
     last = os.path.join(args.out, f"{name}-last.pt")
     epoch0, best = 0, -1.0
     if args.resume and os.path.exists(last):
-        ck = torch.load(last, map_location="cpu")
-        model.load_state_dict(ck["model"])
+        ck = load_checkpoint("--resume", last)
+        load_weights(model, ck["model"], "--resume", last, args.config)
         opt.load_state_dict(ck["opt"])
         epoch0, best = ck["epoch"] + 1, ck["best"]
         log(d, f"resumed {last} at epoch {epoch0}")
 
+    # every split is listed before any training, so a set without one fails early
+    splits = {split: read_class_split(args.classes_data, split, cfg["classes"])
+              for split in ("train", "val", "test")}
     max_side = int(size * 1.25)
-    train = d.shard(D.read_classes(args.classes_data, "train", cfg["classes"]))
+    train = d.shard(splits["train"])
     if args.limit:
         train = train[:args.limit]
     train = load_class_images(train, max_side, d, "loading train")
-    val = load_class_images(D.read_classes(args.classes_data, "val", cfg["classes"])
-                            [:args.limit or None], max_side, d, "loading val")
+    val = load_class_images(splits["val"][:args.limit or None], max_side, d, "loading val")
     net = d.wrap(Logits(model))
     steps = args.steps or len(train) // args.batch
     total = args.epochs * steps
@@ -355,8 +409,7 @@ def train_classifier(args, d):
     if d.main:
         ck = torch.load(os.path.join(args.out, f"{name}-best.pt"), map_location="cpu")
         model.load_state_dict(ck["model"])
-        test = load_class_images(D.read_classes(args.classes_data, "test", cfg["classes"]),
-                                 max_side, d, "loading test")
+        test = load_class_images(splits["test"], max_side, d, "loading test")
         acc = accuracy(model, test, size, cfg, d)
         log(d, f"test top-1 {acc:.4f} ({len(test)} images, best val epoch {ck['epoch']})")
 
@@ -420,10 +473,10 @@ def build_net(args, cfg):
         net.load_state_dict(start.state_dict())
         print(f"every tensor from {args.init}")
     if args.classifier:
-        ck = torch.load(args.classifier, map_location="cpu")
-        net.classifier.load_state_dict(ck["model"])
+        ck = load_checkpoint("--classifier", args.classifier)
+        load_weights(net.classifier, ck["model"], "--classifier", args.classifier, args.config)
     if args.backbone_init:
-        ck = torch.load(args.backbone_init, map_location="cpu")
+        ck = load_checkpoint("--backbone-init", args.backbone_init)
         own = net.backbone.state_dict()
         taken = {k: v for k, v in ck["model"].items() if k in own and own[k].shape == v.shape}
         net.backbone.load_state_dict(taken, strict=False)
@@ -501,8 +554,8 @@ def train_landmarks(args, d):
     last = os.path.join(args.out, "landmarks-last.pt")
     epoch0, best = 0, float("inf")
     if args.resume and os.path.exists(last):
-        ck = torch.load(last, map_location="cpu")
-        net.load_state_dict(ck["model"])
+        ck = load_checkpoint("--resume", last)
+        load_weights(net, ck["model"], "--resume", last, args.config)
         opt.load_state_dict(ck["opt"])
         epoch0, best = ck["epoch"] + 1, ck["best"]
         log(d, f"resumed {last} at epoch {epoch0}")
@@ -515,13 +568,13 @@ def train_landmarks(args, d):
     # are (name, records, counts for the best checkpoint, seen whole).
     real, synth, val_sets = [], [], []
     for root in args.fld:
-        real += D.read_fld(root, "train")
-        val = D.read_fld(root, "val")
+        real += read_set("--fld", D.read_fld, root, "train")
+        val = read_set("--fld", D.read_fld, root, "val")
         if val:
             val_sets.append((os.path.basename(root.rstrip("/")), val, True, False))
     for root in args.synth:
-        synth += D.read_fld(root, "train")
-        val = D.read_fld(root, "val")[:args.synth_val]
+        synth += read_set("--synth", D.read_fld, root, "train")
+        val = read_set("--synth", D.read_fld, root, "val")[:args.synth_val]
         if val:
             name = os.path.basename(root.rstrip("/"))
             val_sets.append((name, val, False, False))
@@ -615,12 +668,21 @@ def export_best(args):
     """Write the best landmark checkpoint to args.export through export.py."""
     import export
     path = os.path.join(args.out, "landmarks-best.pt")
-    config, state = export.load_checkpoint(path, None)
+    if not os.path.exists(path):
+        file_error("--export", f"no checkpoint {path} to export; train the landmarks stage "
+                   "into --out first")
+    try:
+        config, state = export.load_checkpoint(path, None)
+    except OSError as e:
+        file_error("--export", e)
     net = SanlNet(config)
     export.load_into(net, state, path)
     epoch = torch.load(path, map_location="cpu")["epoch"]
-    export.export(net.eval(), config, args.export, export.DTYPES[args.export_dtype],
-                  origin=f"train.py, epoch {epoch}")
+    try:
+        export.export(net.eval(), config, args.export, export.DTYPES[args.export_dtype],
+                      origin=f"train.py, epoch {epoch}")
+    except OSError as e:
+        file_error("--export", f"{args.export}: {e.strerror or e}")
     print(f"exported {path} (epoch {epoch}) to {args.export}")
 
 
