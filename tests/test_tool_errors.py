@@ -278,6 +278,22 @@ def case_train_bad_values():
         return check_all(cases)
 
 
+def case_train_needs_classifier():
+    """The landmarks stage of a real config refuses to start from an untrained
+    classifier: it needs --classifier or --init (or a run to resume)."""
+    if not have_torch():
+        return SKIP
+    with tempfile.TemporaryDirectory() as tmp:
+        landmarks = [sys.executable, os.path.join(TORCH_DIR, "train.py"), "--stage",
+                     "landmarks", "--out", os.path.join(tmp, "run"), "--fld", tmp]
+        words = ("train.py: error: --stage landmarks needs --classifier CHECKPOINT or "
+                 "--init MODEL")
+        return check_all([
+            (landmarks + ["--config", "lite"], 2, words),
+            (landmarks + ["--config", "paper", "--resume"], 2, words),
+        ])
+
+
 def case_train_bad_files():
     """train.py ends in one line with exit status 1 when a checkpoint, data
     set or the checkpoint to export cannot be used, naming the option."""

@@ -703,7 +703,8 @@ def parse_args(argv=None):
                     help="synthetic val images reported each epoch (not used to pick the best)")
     ap.add_argument("--fine-weight", type=float, default=None,
                     help="weight of the FineNet MSE (default: (sigma_coarse / sigma_fine)^2)")
-    ap.add_argument("--classifier", help="classifier checkpoint (landmarks stage)")
+    ap.add_argument("--classifier", help="classifier checkpoint (landmarks stage; it, --init "
+                    "or a run to --resume is needed, except with --config tiny)")
     ap.add_argument("--backbone-init", help="backbone-shaped classifier checkpoint")
     ap.add_argument("--init", help="start every weight (classifier included) from this model "
                     "file, to fine-tune a deployed model; its config must be --config's")
@@ -756,7 +757,8 @@ def check_options(args):
     counts are 0 (one per processor) or more; so are step and image counts,
     where 0 means all. Batches and epochs are 1 or more, the learning rate
     finite and not negative (0 leaves the weights as they are). The
-    classifier stage needs its set, --export-only a file to write."""
+    classifier stage needs its set, the landmarks stage a trained
+    classifier, --export-only a file to write."""
     if args.config not in CONFIGS:
         option_error(f"--config must be one of {', '.join(CONFIGS)}, not \"{args.config}\"")
     for name in ("whole_views", "wide_views", "negative_views"):
@@ -786,6 +788,17 @@ def check_options(args):
             option_error("--export-only needs --export FILE")
     elif args.stage == "classifier" and not args.classes_data:
         option_error("--stage classifier needs --classes-data DIR")
+    elif args.stage == "landmarks" and not has_classifier(args):
+        option_error("--stage landmarks needs --classifier CHECKPOINT or --init MODEL; "
+                     "without either, Grad-CAM comes from an untrained classifier")
+
+
+def has_classifier(args):
+    """Whether the landmarks stage starts from trained classifier weights:
+    a checkpoint, a model file, or the run it resumes. The tiny config is
+    the tests' network; they need no trained classifier."""
+    resumed = args.resume and os.path.exists(os.path.join(args.out, "landmarks-last.pt"))
+    return bool(args.classifier or args.init or resumed or args.config == "tiny")
 
 
 def main(argv=None):
