@@ -294,6 +294,33 @@ def case_train_needs_classifier():
         ])
 
 
+def case_train_limit_spans_classes():
+    """--limit in the classifier stage takes each class's first file in turn
+    (by name), then each one's second: the same sample every run, every
+    class in it."""
+    if not have_torch():
+        return SKIP
+    sys.path.insert(0, TORCH_DIR)
+    import data
+    import train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("dress/c.jpg", "dress/a.jpg", "dress/b.jpg", "hat/a.jpg", "pants/b.jpg",
+                     "pants/a.jpg"):
+            os.makedirs(os.path.join(tmp, "train", os.path.dirname(name)), exist_ok=True)
+            open(os.path.join(tmp, "train", name), "w").close()
+        items = data.read_classes(tmp, "train")
+        got = [(os.path.relpath(p, tmp), c) for p, c in train.spread_over_classes(items, 4)]
+        everything = train.spread_over_classes(items, 0)
+    want = [("train/dress/a.jpg", 0), ("train/hat/a.jpg", 1), ("train/pants/a.jpg", 4),
+            ("train/dress/b.jpg", 0)]
+    print(got)
+    if got != want or everything != items:
+        print(f"FAIL: expected {want}, and every item for --limit 0")
+        return 1
+    return 0
+
+
 def case_train_bad_files():
     """train.py ends in one line with exit status 1 when a checkpoint, data
     set or the checkpoint to export cannot be used, naming the option."""

@@ -27,6 +27,7 @@ output redirection; pass `--redirects 1 --tee 1` to it.
 
 import argparse
 import hashlib
+import itertools
 import math
 import os
 import pickle
@@ -349,6 +350,20 @@ def read_class_split(root, split, classes):
     return items
 
 
+def spread_over_classes(items, limit):
+    """The first `limit` (path, class index) pairs when each class gives its
+    first file in turn, then its second, and so on: a small sample holds
+    every class, and the same one each run. All items, as they are, when
+    limit is 0."""
+    if not limit:
+        return items
+    by_class = {}
+    for item in items:
+        by_class.setdefault(item[1], []).append(item)
+    turns = itertools.zip_longest(*by_class.values())
+    return [item for turn in turns for item in turn if item is not None][:limit]
+
+
 def train_classifier(args, d):
     cfg = make_config(args.config)
     spec = cfg["classifier"] if args.spec == "classifier" else cfg["backbone"]
@@ -369,11 +384,10 @@ def train_classifier(args, d):
     splits = {split: read_class_split(args.classes_data, split, cfg["classes"])
               for split in ("train", "val", "test")}
     max_side = int(size * 1.25)
-    train = d.shard(splits["train"])
-    if args.limit:
-        train = train[:args.limit]
+    train = spread_over_classes(d.shard(splits["train"]), args.limit)
     train = load_class_images(train, max_side, d, "loading train")
-    val = load_class_images(splits["val"][:args.limit or None], max_side, d, "loading val")
+    val = load_class_images(spread_over_classes(splits["val"], args.limit), max_side, d,
+                            "loading val")
     net = d.wrap(Logits(model))
     steps = args.steps or len(train) // args.batch
     total = args.epochs * steps
@@ -731,7 +745,10 @@ def parse_args(argv=None):
     ap.add_argument("--size", type=int, default=0, help="classifier input size (0: config's)")
     ap.add_argument("--max-side", type=int, default=512,
                     help="landmark images are kept in memory at most this large")
-    ap.add_argument("--limit", type=int, default=0, help="use only this many images")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="use only this many images of each train and val set (0: all); the "
+                    "classifier stage takes the classes' first files in turn, by name, so "
+                    "that every class is in")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export", help="write the best checkpoint to this model file")
     ap.add_argument("--export-only", action="store_true")
