@@ -162,6 +162,29 @@ def case_bench_stages():
     return 0
 
 
+def case_bench_py_errors():
+    """bench.py refuses a config export.py lacks and no frames with exit
+    status 2, a model file the twin refuses with 1, each in one line."""
+    if not have_torch():
+        return SKIP
+    bench = [sys.executable, os.path.join(TORCH_DIR, "bench.py"), "--threads", "1"]
+    with tempfile.TemporaryDirectory() as tmp:
+        empty, text = os.path.join(tmp, "empty.safetensors"), os.path.join(tmp, "text.safetensors")
+        open(empty, "wb").close()
+        with open(text, "w") as f:
+            f.write("not a model file at all\n")
+        return check_all([
+            (bench + ["--config", "nonesuch"], 2,
+             "bench.py: error: --config nonesuch: neither a config name (paper, lite, tiny) "
+             "nor a JSON file"),
+            (bench + ["--model", MODEL, "--frames", "0"], 2,
+             "bench.py: error: --frames must be 1 or more, not 0"),
+            (bench + ["--model", empty], 1,
+             f"bench.py: {empty}: too short for a safetensors header"),
+            (bench + ["--model", text], 1, f"bench.py: {text}: header length"),
+        ])
+
+
 def case_eval_options():
     ev = tool("sanl-eval")
     base = [ev, "--model", MODEL, "--data", "/nonexistent"]

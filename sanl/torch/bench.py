@@ -51,9 +51,44 @@ def parse_args():
                     help="frames in the generated clip (--pipeline)")
     args = ap.parse_args()
     if args.threads < 0:
-        ap.error(f"--threads must be 0 or more, not {args.threads}")
+        option_error(f"--threads must be 0 or more, not {args.threads}")
+    for name in ("frames", "clip_frames"):
+        if getattr(args, name) < 1:
+            option_error(f"--{name.replace('_', '-')} must be 1 or more, "
+                         f"not {getattr(args, name)}")
+    if args.model is None:
+        check_config(args.config)
     args.threads = args.threads or os.cpu_count() or 1
     return args
+
+
+def option_error(message):
+    """Exit with status 2 and one line on stderr, as sanl-bench does."""
+    print(f"bench.py: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_config(value):
+    """--config must be what export.py takes: a config name or JSON file."""
+    sys.path.insert(0, HERE)
+    import config_check
+    import export
+
+    try:
+        config_check.check_config(export.load_config(value), value)
+    except config_check.ConfigError as e:
+        option_error(str(e))
+
+
+def load_twin(path):
+    """The twin of the model file at path; a file it refuses ends the run
+    with one line and exit status 1."""
+    from infer import load_model
+
+    try:
+        return load_model(path)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        sys.exit(f"bench.py: {e}")
 
 
 # The engine's stages, as sanl-bench names them, and the twin's modules
@@ -95,13 +130,10 @@ class StageClock:
         }
 
 
-def time_twin(model_path, frames, attention):
-    """(median ms per frame, median ms per stage) of the twin."""
+def time_twin(net, frames, attention):
+    """(median ms per frame, median ms per stage) of the twin net."""
     import torch
 
-    from infer import load_model
-
-    net = load_model(model_path)
     clock = StageClock(net)
     size = net.config["input_size"]
     x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
@@ -208,7 +240,8 @@ def main():
             subprocess.run([sys.executable, os.path.join(HERE, "export.py"),
                             "--config", args.config, "--seed", "1",
                             "--output", model_path], check=True)
-        twin_ms, twin_stages = time_twin(model_path, args.frames, args.attention)
+        net = load_twin(model_path)
+        twin_ms, twin_stages = time_twin(net, args.frames, args.attention)
         engine_ms, stages = time_engine(args.bench, model_path, args.frames, args.threads,
                                         args.attention)
     print(f"{'stage':<14}{'twin ms':>10}{'engine ms':>11}{'twin/engine':>13}")
