@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -395,6 +396,50 @@ def case_infer_options():
         ([infer, "--model", "", IMAGE], 1,
          "sanl-infer: no model file given: the path is empty"),
     ])
+
+
+def case_infer_dump_target():
+    """--dump writes OUT itself: through a symbolic link to its target, the
+    link kept; a pipe (or a link to one) is refused and left a pipe; a
+    missing folder is named by OUT, not by a temporary file."""
+    infer = tool("sanl-infer")
+    with tempfile.TemporaryDirectory() as tmp:
+        pipe, pipe_link = os.path.join(tmp, "pipe"), os.path.join(tmp, "pipe-link")
+        target, link = os.path.join(tmp, "target"), os.path.join(tmp, "link")
+        os.mkfifo(pipe)
+        os.symlink(pipe, pipe_link)
+        with open(target, "w") as f:
+            f.write("old")
+        os.symlink("target", link)
+        missing = os.path.join(tmp, "no", "out")
+        failures = check_all([
+            ([infer, "--model", MODEL, "--dump", pipe, IMAGE], 1,
+             f"sanl-infer: {pipe}: cannot write: not a regular file"),
+            ([infer, "--model", MODEL, "--dump", pipe_link, IMAGE], 1,
+             f"sanl-infer: {pipe_link}: cannot write: not a regular file"),
+            ([infer, "--model", MODEL, "--dump", tmp, IMAGE], 1,
+             f"sanl-infer: {tmp}: cannot write: not a regular file"),
+            ([infer, "--model", MODEL, "--dump", missing, IMAGE], 1,
+             f"sanl-infer: {missing}: cannot write: No such file or directory",
+             {"LC_ALL": "C"}),
+        ])
+        code, _, err = run([infer, "--model", MODEL, "--dump", link, IMAGE])
+        with open(target, "rb") as f:
+            head = f.read(16)
+        header = int.from_bytes(head[:8], "little")
+        if code != 0 or not os.path.islink(link) or not 0 < header < 1 << 20 \
+                or head[8:9] != b"{":
+            print(f"FAIL: --dump through a link: exit {code}, {err.strip()}, "
+                  f"link kept {os.path.islink(link)}, target starts {head!r}")
+            failures = 1
+        if not stat.S_ISFIFO(os.stat(pipe).st_mode) or not os.path.islink(pipe_link):
+            print("FAIL: the refused pipe or its link was replaced")
+            failures = 1
+        help_text = run([infer, "--help"])[1]
+        if "OUT.safetensors" in help_text or "the file OUT" not in help_text:
+            print("FAIL: --help does not say that --dump writes the file OUT")
+            failures = 1
+        return failures
 
 
 def case_utf8_quotes():

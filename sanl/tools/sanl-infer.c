@@ -6,8 +6,11 @@
  *
  * Each image is decoded (JPEG with libjpeg-turbo, PNG with libpng, told
  * apart by their first bytes) and run whole through the network. --dump
- * writes the raw outputs of the last image's run as F32 tensors of a
- * .safetensors file, for comparison with the PyTorch twin's infer.py.
+ * writes the raw outputs of the last image's run as F32 tensors in the
+ * safetensors format to the file OUT, named as given, for comparison with
+ * the PyTorch twin's infer.py. OUT is written in place (through a symbolic
+ * link, to its target); one that exists and is not a regular file is
+ * refused, untouched.
  *
  * JPEGs are decoded straight to BGRx and RGBA PNGs read as RGBx, so those
  * images go through the engine's BGRX and RGBX paths rather than RGB.
@@ -18,11 +21,15 @@
 #include "sanl.h"
 #include "sanl-image.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* More engine threads than this is a typo, not a machine. */
 #define MAX_THREADS 256
@@ -165,6 +172,67 @@ dump_header (
   return json_generator_to_data (gen, NULL);
 }
 
+/* Writes all of data to fd; FALSE, errno set, when a write fails. */
+static gboolean
+write_all (int fd, const guint8 *data, gsize len)
+{
+  while (len > 0) {
+    ssize_t n = write (fd, data, len);
+
+    if (n < 0 && errno != EINTR)
+      return FALSE;
+    if (n > 0) {
+      data += n;
+      len -= n;
+    }
+  }
+  return TRUE;
+}
+
+/* Writes data to path in place, following symbolic links, so that a link
+ * keeps pointing at the file it names. A path that exists and is not a
+ * regular file (a device, a pipe, a folder) is refused before it is opened,
+ * and again after, should it have been swapped in between. */
+static gboolean
+write_regular_file (
+    const char *path, const guint8 *data, gsize len, GError **error)
+{
+  GStatBuf st;
+  gboolean ok;
+  int fd, saved;
+
+  if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode))
+    goto not_regular;
+  fd = g_open (path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    saved = errno;
+    goto failed;
+  }
+  if (fstat (fd, &st) == 0 && !S_ISREG (st.st_mode)) {
+    close (fd);
+    goto not_regular;
+  }
+
+  ok = ftruncate (fd, 0) == 0 && write_all (fd, data, len);
+  saved = errno;
+  if (close (fd) != 0 && ok) {
+    saved = errno;
+    ok = FALSE;
+  }
+  if (ok)
+    return TRUE;
+
+failed:
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+      "%s: cannot write: %s", path, g_strerror (saved));
+  return FALSE;
+
+not_regular:
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+      "%s: cannot write: not a regular file", path);
+  return FALSE;
+}
+
 /* OUT: 8-byte little-endian header length, the header padded with spaces
  * to a multiple of 8, then the little-endian F32 data. */
 static gboolean
@@ -202,8 +270,7 @@ dump_outputs (SanlSession *session, const char *out_path,
       g_byte_array_append (file, (const guint8 *) &bits, 4);
     }
   }
-  return g_file_set_contents (
-      out_path, (const char *) file->data, file->len, error);
+  return write_regular_file (out_path, file->data, file->len, error);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -223,7 +290,9 @@ static const GOptionEntry entries[]
         { "threads", 't', 0, G_OPTION_ARG_INT, &opt_threads,
             "Engine threads (0: one per processor)", "N" },
         { "dump", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dump,
-            "Write the last image's raw outputs to OUT.safetensors", "OUT" },
+            "Write the last image's raw outputs to the file OUT, in the "
+            "safetensors format",
+            "OUT" },
         { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_images,
             NULL, "IMAGE..." },
         { NULL } };
