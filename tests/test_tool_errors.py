@@ -442,6 +442,26 @@ def case_infer_dump_target():
         return failures
 
 
+def case_infer_utf8_names():
+    """A file name that is not UTF-8 reaches the JSON line as valid UTF-8,
+    each invalid byte a U+FFFD."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(os.fsencode(tmp), b"g\xff.png")
+        shutil.copy(IMAGE, path)
+        proc = subprocess.run([tool("sanl-infer"), "--model", MODEL, path],
+                              capture_output=True)
+        print(proc.stdout[:80], proc.stderr)
+        try:
+            line = json.loads(proc.stdout.decode("utf-8"))
+        except ValueError as e:
+            print(f"FAIL: the line is not UTF-8 JSON: {e}")
+            return 1
+        if proc.returncode != 0 or line["image"] != os.path.join(tmp, "g\ufffd.png"):
+            print(f"FAIL: exit {proc.returncode}, image {line['image']!r}")
+            return 1
+        return 0
+
+
 def case_utf8_quotes():
     """Every tool sets its locale, so GLib's curly quotes reach a UTF-8
     terminal as such, not as '?'."""

@@ -47,10 +47,12 @@ print_result (SanlModel *model, const char *path, const SanlResult *result,
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
   g_autofree char *line = NULL;
+  g_autofree char *image = g_filename_display_name (path);
 
+  /* JSON is UTF-8: a name's invalid bytes become U+FFFD */
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "image");
-  json_builder_add_string_value (b, path);
+  json_builder_add_string_value (b, image);
   json_builder_set_member_name (b, "width");
   json_builder_add_int_value (b, (gint64) frame->width);
   json_builder_set_member_name (b, "height");
@@ -131,15 +133,17 @@ dump_header (
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
+  g_autofree char *image = g_filename_display_name (image_path);
+  g_autofree char *model = g_filename_display_name (model_path);
   gsize offset = 0;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "__metadata__");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "image");
-  json_builder_add_string_value (b, image_path);
+  json_builder_add_string_value (b, image);
   json_builder_set_member_name (b, "model");
-  json_builder_add_string_value (b, model_path);
+  json_builder_add_string_value (b, model);
   json_builder_end_object (b);
 
   for (int o = 0; o < SANL_N_OUTPUTS; o++) {
