@@ -197,16 +197,18 @@ def case_eval_options():
     ])
 
 
-def write_one_garment(folder, box):
-    """An FLD folder of one val picture (the 64x48 fixture garment, copied) with box."""
+def write_one_garment(folder, box, row="img/g.png 1 1" + " 0 10 10" * 6, box_row=None,
+                      count=1):
+    """An FLD folder of one val picture (the 64x48 fixture garment, copied) with box
+    and the landmark row row; box_row replaces the whole box row, count the
+    lists' first lines."""
     os.makedirs(os.path.join(folder, "img"), exist_ok=True)
     shutil.copy(IMAGE, os.path.join(folder, "img", "g.png"))
-    row = "img/g.png 1 1" + " 0 10 10" * 6
-    lists = {"list_landmarks.txt": row, "list_bbox.txt": "img/g.png " + box,
+    lists = {"list_landmarks.txt": row, "list_bbox.txt": box_row or "img/g.png " + box,
              "list_eval_partition.txt": "img/g.png val"}
     for name, line in lists.items():
         with open(os.path.join(folder, name), "w") as f:
-            f.write(f"1\nheader\n{line}\n")
+            f.write(f"{count}\nheader\n{line}\n")
 
 
 def case_eval_bad_boxes():
@@ -232,6 +234,115 @@ def case_eval_bad_boxes():
         if have_torch():
             cases.append((twin + ["--model", MODEL, "--data", gone], 1, "img/g.png"))
         return check_all(cases)
+
+
+def write_coco(folder, change):
+    """A COCO folder of one val picture (the fixture garment) and one good
+    annotation, its members changed as change says (None: removed)."""
+    os.makedirs(os.path.join(folder, "images"), exist_ok=True)
+    shutil.copy(IMAGE, os.path.join(folder, "images", "g.png"))
+    ann = {"id": 7, "image_id": 1, "bbox": [5, 5, 25, 25], "keypoints": [10, 10, 2] * 8}
+    ann.update(change)
+    ann = {k: v for k, v in ann.items() if v is not None}
+    with open(os.path.join(folder, "val.json"), "w") as f:
+        json.dump({"images": [{"id": 1, "file_name": "g.png"}], "annotations": [ann]}, f)
+
+
+def both_refuse(folders):
+    """folders: (folder, extra options, message). sanl-eval and (with PyTorch)
+    eval.py each exit 1 with that one-line message after the program's name."""
+    twin = [sys.executable, os.path.join(SOURCE_ROOT, "sanl", "torch", "eval.py")]
+    cases = []
+    for folder, extra, message in folders:
+        cases.append(([tool("sanl-eval"), "--model", MODEL, "--data", folder] + extra, 1,
+                      f"sanl-eval: {message}"))
+        if have_torch():
+            cases.append((twin + ["--model", MODEL, "--data", folder] + extra, 1,
+                          f"eval.py: {message}"))
+    return check_all(cases)
+
+
+def case_eval_bad_fld_labels():
+    """Both tools refuse the same bad FLD rows, naming the file and line: words
+    that are not finite numbers, a clothes type or visibility FLD lacks, a row
+    of the wrong length for its clothes type, a garment without a box, a first
+    line that does not count the rows."""
+    good = " 0 10 10"
+    rows = {
+        "x-typo": ("img/g.png 1 1 0 3x0 10" + good * 5,
+                   'landmark 1: x "3x0" is not a finite number'),
+        "y-nan": ("img/g.png 1 1" + good + " 0 10 nan" + good * 4,
+                  'landmark 2: y "nan" is not a finite number'),
+        "x-inf": ("img/g.png 2 1" + good * 3 + " 0 -inf 10",
+                  'landmark 4: x "-inf" is not a finite number'),
+        "x-huge": ("img/g.png 2 1 0 1e39 10" + good * 3,
+                   'landmark 1: x "1e39" is not a finite number'),
+        "type-1-short": ("img/g.png 1 1" + good * 4,
+                         "clothes type 1 needs 6 landmarks, the row has 4"),
+        "type-2-long": ("img/g.png 2 1" + good * 6,
+                        "clothes type 2 needs 4 landmarks, the row has 6"),
+        "type-3-short": ("img/g.png 3 1" + good * 6,
+                         "clothes type 3 needs 8 landmarks, the row has 6"),
+        "type-4": ("img/g.png 4 1" + good * 6, 'clothes type "4" is not 1, 2 or 3'),
+        "visibility-3": ("img/g.png 1 1 3 10 10" + good * 5,
+                         'landmark 1: visibility "3" is not 0, 1 or 2'),
+        "half-triple": ("img/g.png 1 1" + good * 6 + " 0",
+                        "the row is not an image name, clothes type, variation type and "
+                        "(visibility, x, y) triples"),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = []
+        for name, (row, message) in rows.items():
+            folder = os.path.join(tmp, name)
+            write_one_garment(folder, "5 5 30 30", row=row)
+            folders.append((folder, [], f"{folder}/list_landmarks.txt:3: {message}"))
+        # DeepFashion's rows carry at least the type's triples
+        folders.append((os.path.join(tmp, "type-1-short"), ["--layout", "deepfashion"],
+                        f"{tmp}/type-1-short/list_landmarks.txt:3: clothes type 1 needs 6 "
+                        "landmarks, the row has 4"))
+        for name, box_row, count, message in [
+                ("box-typo", "img/g.png 5 5 30 3x0", 1,
+                 'list_bbox.txt:3: y_2 "3x0" is not a finite number'),
+                ("box-short", "img/g.png 5 5 30", 1,
+                 "list_bbox.txt:3: the row is not an image name and x_1 y_1 x_2 y_2"),
+                ("no-box", "img/other.png 5 5 30 30", 1, "list_landmarks.txt:3: img/g.png "
+                 f"has no row in {tmp}/no-box/list_bbox.txt"),
+                ("count", None, 2, "list_landmarks.txt:1: says 2 rows, the file has 1")]:
+            folder = os.path.join(tmp, name)
+            write_one_garment(folder, "5 5 30 30", box_row=box_row, count=count)
+            folders.append((folder, [], f"{folder}/{message}"))
+        return both_refuse(folders)
+
+
+def case_eval_bad_coco_labels():
+    """Both tools refuse the same bad COCO annotations, naming the file and the
+    annotation: a keypoint that is no finite number, a visibility COCO lacks, a
+    missing box, an image id without an image."""
+    changes = {
+        "x-string": ({"keypoints": ["a", 10, 2] + [10, 10, 2] * 7},
+                     "keypoint 1: x is not a finite number"),
+        "y-huge": ({"keypoints": [10, 10, 2, 10, 1e39, 2] + [10, 10, 2] * 6},
+                   "keypoint 2: y is not a finite number"),
+        "visibility-3": ({"keypoints": [10, 10, 2] * 7 + [10, 10, 3]},
+                         "keypoint 8: visibility 3 is not 0, 1 or 2"),
+        "visibility-true": ({"keypoints": [10, 10, True] + [10, 10, 2] * 7},
+                            "keypoint 1: visibility is not a finite number"),
+        "no-bbox": ({"bbox": None},
+                    '"bbox" is not a list of 4 finite numbers (x, y, width, height)'),
+        "bbox-short": ({"bbox": [5, 5, 25]}, '"bbox" is not a list of 4 finite numbers'),
+        "no-image": ({"image_id": 2}, 'image_id 2 is not in "images"'),
+        "no-image-id": ({"image_id": None}, 'no integer "image_id"'),
+        "keypoints-short": ({"keypoints": [10, 10, 2] * 7},
+                            '"keypoints" is not a list of 24 numbers (x, y, v of 8 landmarks)'),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = []
+        for name, (change, message) in changes.items():
+            folder = os.path.join(tmp, name)
+            write_coco(folder, change)
+            folders.append((folder, ["--layout", "coco"],
+                            f"{folder}/val.json: annotations[0]: {message}"))
+        return both_refuse(folders)
 
 
 def png_size(path):

@@ -16,6 +16,11 @@
  *
  * --model defaults to $SANL_MODEL when that is set and not empty.
  *
+ * A label these layouts do not allow (a word that is not a finite number,
+ * a clothes type or visibility they lack, a row too short for its clothes
+ * type, a garment without a box) is an error naming its file and line, or
+ * its annotation, in the words of the twin's eval.py.
+ *
  * Layouts (--layout):
  *   fld          list_landmarks.txt, list_bbox.txt, list_eval_partition.txt;
  *                clothes type 1, 2, 3 fill 6, 4 or all 8 landmark slots
@@ -28,11 +33,12 @@
 #include "sanl.h"
 #include "sanl-image.h"
 
-#include <stdio.h>
+#include <float.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <math.h>
-#include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #define K 8
@@ -67,43 +73,63 @@ static const int type_slots[3][K] = {
   { 0, 1, 2, 3, 4, 5, 6, 7 },
 };
 
-/* The rows of an FLD list file (count line and header skipped), each
- * split on white space. */
-static GPtrArray *
-read_list (
-    const char *dir, const char *name, const char *subdir, GError **error)
-{
-  char *path = g_build_filename (dir, name, NULL);
-  char *text = NULL;
-  GPtrArray *rows;
-  char **lines;
-  int i, n;
+/* Names of a box row's numbers, as FLD's header gives them. */
+static const char *const corner_names[4] = { "x_1", "y_1", "x_2", "y_2" };
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
-    g_free (path);
-    path = g_build_filename (dir, subdir, name, NULL);
-  }
-  if (!g_file_get_contents (path, &text, NULL, error)) {
-    g_free (path);
-    return NULL;
-  }
-  lines = g_strsplit (text, "\n", -1);
-  n = lines[0] ? atoi (lines[0]) : 0;
-  rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  for (i = 2; lines[0] && lines[1] && lines[i]; i++) {
-    char *line = g_strstrip (lines[i]);
-    if (*line)
-      g_ptr_array_add (rows, g_strsplit_set (line, " \t", -1));
-  }
-  if ((int) rows->len != n)
-    g_warning ("%s: header says %d rows, found %u", path, n, rows->len);
-  g_strfreev (lines);
-  g_free (text);
-  g_free (path);
-  return rows;
+static void set_line_error (GError **error, const char *file, int line,
+    const char *format, ...) G_GNUC_PRINTF (4, 5);
+static void set_annotation_error (GError **error, const char *file, guint i,
+    const char *format, ...) G_GNUC_PRINTF (4, 5);
+
+/* Sets error to "file:line: message". */
+static void
+set_line_error (
+    GError **error, const char *file, int line, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (
+      error, SANL_ERROR, SANL_ERROR_ARGUMENT, "%s:%d: %s", file, line, message);
 }
 
-/* Tokens of a row, empty ones (runs of spaces) removed in place. */
+/* A number of a label: the whole word in decimal notation (not "nan",
+ * "inf" or hex) and finite as a float. eval.py reads the same words. */
+static gboolean
+parse_number (const char *word, float *value)
+{
+  char *end;
+  double v;
+
+  if (strspn (word, "0123456789+-.eE") != strlen (word))
+    return FALSE;
+  v = g_ascii_strtod (word, &end);
+  if (end == word || *end || !(fabs (v) <= FLT_MAX))
+    return FALSE;
+  *value = (float) v;
+  return TRUE;
+}
+
+/* One row of an FLD list file: its line number and its words. */
+typedef struct
+{
+  int line;
+  int n;
+  char **words;
+} Row;
+
+static void
+row_free (gpointer data)
+{
+  Row *row = data;
+  g_strfreev (row->words);
+  g_free (row);
+}
+
+/* Words of a row, empty ones (runs of spaces) removed in place. */
 static int
 squeeze (char **row)
 {
@@ -116,6 +142,55 @@ squeeze (char **row)
   return n;
 }
 
+/* The rows of an FLD list file, in dir or dir/subdir, its path in *path:
+ * line 1 holds the count of rows, line 2 a header, each further line that
+ * is not blank a row of words parted by spaces and tabs. NULL, with an
+ * error, when line 1 is not the count. */
+static GPtrArray *
+read_list (const char *dir, const char *name, const char *subdir, char **path,
+    GError **error)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  GPtrArray *rows;
+  const char *count;
+  int i;
+
+  *path = g_build_filename (dir, name, NULL);
+  if (!g_file_test (*path, G_FILE_TEST_EXISTS)) {
+    g_free (*path);
+    *path = g_build_filename (dir, subdir, name, NULL);
+  }
+  if (!g_file_get_contents (*path, &text, NULL, error))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  rows = g_ptr_array_new_with_free_func (row_free);
+  for (i = 2; lines[0] && lines[1] && lines[i]; i++) {
+    char *line = g_strstrip (lines[i]);
+    Row *row;
+
+    if (!*line)
+      continue;
+    row = g_new (Row, 1);
+    row->line = i + 1;
+    row->words = g_strsplit_set (line, " \t", -1);
+    row->n = squeeze (row->words);
+    g_ptr_array_add (rows, row);
+  }
+
+  count = lines[0] ? g_strstrip (lines[0]) : "";
+  if (!*count || strspn (count, "0123456789") != strlen (count)) {
+    set_line_error (error, *path, 1,
+        "the first line must be the count of rows, not \"%s\"", count);
+    g_clear_pointer (&rows, g_ptr_array_unref);
+  } else if (g_ascii_strtoull (count, NULL, 10) != rows->len) {
+    set_line_error (
+        error, *path, 1, "says %s rows, the file has %u", count, rows->len);
+    g_clear_pointer (&rows, g_ptr_array_unref);
+  }
+  return rows;
+}
+
 static gboolean
 split_matches (const char *split, const char *wanted)
 {
@@ -125,81 +200,145 @@ split_matches (const char *split, const char *wanted)
          || (!strcmp (wanted, "validation") && !strcmp (split, "val"));
 }
 
+/* r's box from its row of list_bbox.txt; FALSE, with an error naming the
+ * file and line, when the row is not a name and four numbers. */
+static gboolean
+read_box (Record *r, const Row *box, const char *boxes_path, GError **error)
+{
+  if (box->n != 5) {
+    set_line_error (error, boxes_path, box->line,
+        "the row is not an image name and x_1 y_1 x_2 y_2");
+    return FALSE;
+  }
+  for (int j = 0; j < 4; j++)
+    if (!parse_number (box->words[j + 1], &r->box[j])) {
+      set_line_error (error, boxes_path, box->line,
+          "%s \"%s\" is not a finite number", corner_names[j],
+          box->words[j + 1]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* r's landmarks from its row of list_landmarks.txt: the clothes type's
+ * landmarks, exactly so many triples, or (fixed_slots) at least so many of
+ * the row's triples. FALSE, with an error naming the file and line, when
+ * the row is not such a label. */
+static gboolean
+read_marks (Record *r, const Row *row, const char *marks_path,
+    gboolean fixed_slots, GError **error)
+{
+  const int *slots;
+  int needs = 0, has, j, k;
+
+  if (row->n < 3 || (row->n - 3) % 3 != 0) {
+    set_line_error (error, marks_path, row->line,
+        "the row is not an image name, clothes type, variation type and "
+        "(visibility, x, y) triples");
+    return FALSE;
+  }
+  if (strcmp (row->words[1], "1") && strcmp (row->words[1], "2")
+      && strcmp (row->words[1], "3")) {
+    set_line_error (error, marks_path, row->line,
+        "clothes type \"%s\" is not 1, 2 or 3", row->words[1]);
+    return FALSE;
+  }
+  slots = type_slots[row->words[1][0] - '1'];
+  while (needs < K && slots[needs] >= 0)
+    needs++;
+  has = (row->n - 3) / 3;
+  if (fixed_slots ? has < needs : has != needs) {
+    set_line_error (error, marks_path, row->line,
+        "clothes type %s needs %d landmarks, the row has %d", row->words[1],
+        needs, has);
+    return FALSE;
+  }
+
+  for (k = 0; k < K; k++)
+    r->vis[k] = ABSENT;
+  for (j = 0; j < needs; j++) {
+    char **triple = row->words + 3 + 3 * j;
+    int slot = slots[j];
+
+    if (strcmp (triple[0], "0") && strcmp (triple[0], "1")
+        && strcmp (triple[0], "2")) {
+      set_line_error (error, marks_path, row->line,
+          "landmark %d: visibility \"%s\" is not 0, 1 or 2", j + 1, triple[0]);
+      return FALSE;
+    }
+    r->vis[slot] = triple[0][0] - '0';
+    for (int c = 0; c < 2; c++)
+      if (!parse_number (triple[1 + c], &r->xy[slot][c])) {
+        set_line_error (error, marks_path, row->line,
+            "landmark %d: %s \"%s\" is not a finite number", j + 1,
+            c ? "y" : "x", triple[1 + c]);
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
 static GPtrArray *
 read_fld (
     const char *dir, const char *split, gboolean fixed_slots, GError **error)
 {
+  g_autofree char *marks_path = NULL, *boxes_path = NULL, *parts_path = NULL;
   GPtrArray *marks = NULL, *boxes = NULL, *parts = NULL, *out = NULL;
   GHashTable *box_of = NULL, *part_of = NULL;
   guint i;
 
-  marks = read_list (dir, "list_landmarks.txt", "Anno", error);
+  marks = read_list (dir, "list_landmarks.txt", "Anno", &marks_path, error);
   if (marks)
-    boxes = read_list (dir, "list_bbox.txt", "Anno", error);
+    boxes = read_list (dir, "list_bbox.txt", "Anno", &boxes_path, error);
   if (boxes)
-    parts = read_list (dir, "list_eval_partition.txt", "Eval", error);
+    parts = read_list (
+        dir, "list_eval_partition.txt", "Eval", &parts_path, error);
   if (!parts)
     goto done;
 
+  /* rows by image name; boxes are read when a garment needs one */
   box_of = g_hash_table_new (g_str_hash, g_str_equal);
   part_of = g_hash_table_new (g_str_hash, g_str_equal);
   for (i = 0; i < boxes->len; i++) {
-    char **row = g_ptr_array_index (boxes, i);
-    if (squeeze (row) >= 5)
-      g_hash_table_insert (box_of, row[0], row);
+    Row *row = g_ptr_array_index (boxes, i);
+    g_hash_table_insert (box_of, row->words[0], row);
   }
   for (i = 0; i < parts->len; i++) {
-    char **row = g_ptr_array_index (parts, i);
-    if (squeeze (row) >= 2)
-      g_hash_table_insert (part_of, row[0], row[1]);
+    Row *row = g_ptr_array_index (parts, i);
+    if (row->n != 2) {
+      set_line_error (error, parts_path, row->line,
+          "the row is not an image name and its evaluation status");
+      goto done;
+    }
+    g_hash_table_insert (part_of, row->words[0], row->words[1]);
   }
 
   out = g_ptr_array_new_with_free_func (record_free);
   for (i = 0; i < marks->len; i++) {
-    char **row = g_ptr_array_index (marks, i);
-    int n = squeeze (row), type, j, k;
-    const char *part;
-    char **box;
+    Row *row = g_ptr_array_index (marks, i);
+    const char *part = g_hash_table_lookup (part_of, row->words[0]);
+    const Row *box = g_hash_table_lookup (box_of, row->words[0]);
     Record *r;
 
-    if (n < 3)
-      continue;
-    part = g_hash_table_lookup (part_of, row[0]);
-    box = g_hash_table_lookup (box_of, row[0]);
-    type = atoi (row[1]);
     if (!part || !split_matches (part, split))
       continue;
-    if (!box || type < 1 || type > 3) {
-      g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
-          "%s: %s: no box or clothes type %d unknown", dir, row[0], type);
-      g_clear_pointer (&out, g_ptr_array_unref);
-      goto done;
-    }
     r = g_new0 (Record, 1);
-    r->path = g_build_filename (dir, row[0], NULL);
-    for (j = 0; j < 4; j++)
-      r->box[j] = g_ascii_strtod (box[j + 1], NULL);
-    for (k = 0; k < K; k++)
-      r->vis[k] = ABSENT;
-    for (j = 0; j < K && 3 + 3 * j + 2 < n; j++) {
-      int slot = type_slots[type - 1][j];
-      if (slot < 0)
-        break;
-      r->vis[slot] = atoi (row[3 + 3 * j]);
-      r->xy[slot][0] = g_ascii_strtod (row[4 + 3 * j], NULL);
-      r->xy[slot][1] = g_ascii_strtod (row[5 + 3 * j], NULL);
-    }
-    if (!fixed_slots && 3 + 3 * j != n) {
-      g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
-          "%s: %s: clothes type %d needs %d landmarks, the row has %d", dir,
-          row[0], type, j, (n - 3) / 3);
-      record_free (r);
-      g_clear_pointer (&out, g_ptr_array_unref);
-      goto done;
-    }
+    r->path = g_build_filename (dir, row->words[0], NULL);
     g_ptr_array_add (out, r);
+    if (!read_marks (r, row, marks_path, fixed_slots, error))
+      goto failed;
+    if (!box) {
+      set_line_error (error, marks_path, row->line, "%s has no row in %s",
+          row->words[0], boxes_path);
+      goto failed;
+    }
+    if (!read_box (r, box, boxes_path, error))
+      goto failed;
   }
+  goto done;
 
+failed:
+  g_clear_pointer (&out, g_ptr_array_unref);
 done:
   if (box_of)
     g_hash_table_unref (box_of);
@@ -214,6 +353,161 @@ done:
   return out;
 }
 
+/* The number node holds, when it is a JSON number finite as a float. */
+static gboolean
+json_number (JsonNode *node, double *value)
+{
+  GType type = G_TYPE_INVALID;
+
+  if (node && JSON_NODE_HOLDS_VALUE (node))
+    type = json_node_get_value_type (node);
+  if (type != G_TYPE_INT64 && type != G_TYPE_DOUBLE)
+    return FALSE;
+  *value = json_node_get_double (node);
+  return fabs (*value) <= FLT_MAX;
+}
+
+/* The n numbers of array, each finite as a float; FALSE when array is NULL
+ * or not n such numbers. */
+static gboolean
+numbers (JsonArray *array, double *values, guint n)
+{
+  if (!array || json_array_get_length (array) != n)
+    return FALSE;
+  for (guint j = 0; j < n; j++)
+    if (!json_number (json_array_get_element (array, j), &values[j]))
+      return FALSE;
+  return TRUE;
+}
+
+/* object's member when it is a JSON array, else NULL. */
+static JsonArray *
+array_member (JsonObject *object, const char *member)
+{
+  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
+
+  return node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node)
+                                              : NULL;
+}
+
+/* array's element i when it is a JSON object, else NULL. */
+static JsonObject *
+object_element (JsonArray *array, guint i)
+{
+  JsonNode *node = json_array_get_element (array, i);
+
+  return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+/* object's member when it holds a value of type, else NULL. */
+static JsonNode *
+value_member (JsonObject *object, const char *member, GType type)
+{
+  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
+
+  if (!node || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != type)
+    return NULL;
+  return node;
+}
+
+/* The file_name of the last of images with this id, or NULL. Every entry
+ * of images has been checked to have both. */
+static const char *
+image_file (JsonArray *images, gint64 id)
+{
+  const char *file = NULL;
+
+  for (guint j = 0; j < json_array_get_length (images); j++) {
+    JsonObject *im = json_array_get_object_element (images, j);
+    if (json_object_get_int_member (im, "id") == id)
+      file = json_object_get_string_member (im, "file_name");
+  }
+  return file;
+}
+
+/* Sets error to "file: annotations[i]: message". */
+static void
+set_annotation_error (
+    GError **error, const char *file, guint i, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
+      "%s: annotations[%u]: %s", file, i, message);
+}
+
+/* r from annotations[i]: its image's path, box and 8 keypoints; FALSE,
+ * with an error naming the file and the annotation, when it is not such a
+ * label. */
+static gboolean
+read_annotation (Record *r, JsonArray *anns, guint i, JsonArray *images,
+    const char *image_dir, const char *path, GError **error)
+{
+  static const char *const axes[3] = { "x", "y", "visibility" };
+  JsonObject *a = object_element (anns, i);
+  JsonNode *id = value_member (a, "image_id", G_TYPE_INT64);
+  JsonArray *kp = array_member (a, "keypoints");
+  const char *file;
+  double box[4], v[3];
+
+  /* the checks in the order eval.py makes them */
+
+  if (!a) {
+    set_annotation_error (error, path, i, "not an object");
+    return FALSE;
+  }
+  if (!id) {
+    set_annotation_error (error, path, i, "no integer \"image_id\"");
+    return FALSE;
+  }
+  file = image_file (images, json_node_get_int (id));
+  if (!file) {
+    set_annotation_error (error, path, i,
+        "image_id %" G_GINT64_FORMAT " is not in \"images\"",
+        json_node_get_int (id));
+    return FALSE;
+  }
+  if (!kp || json_array_get_length (kp) != 3 * K) {
+    set_annotation_error (error, path, i,
+        "\"keypoints\" is not a list of %d numbers (x, y, v of %d landmarks)",
+        3 * K, K);
+    return FALSE;
+  }
+  if (!numbers (array_member (a, "bbox"), box, 4)) {
+    set_annotation_error (error, path, i,
+        "\"bbox\" is not a list of 4 finite numbers (x, y, width, height)");
+    return FALSE;
+  }
+
+  r->path = g_build_filename (image_dir, file, NULL);
+  r->box[0] = box[0];
+  r->box[1] = box[1];
+  r->box[2] = box[0] + box[2];
+  r->box[3] = box[1] + box[3];
+  for (int k = 0; k < K; k++) {
+    for (int c = 0; c < 3; c++)
+      if (!json_number (json_array_get_element (kp, 3 * k + c), &v[c])) {
+        set_annotation_error (error, path, i,
+            "keypoint %d: %s is not a finite number", k + 1, axes[c]);
+        return FALSE;
+      }
+    if (v[2] != 0 && v[2] != 1 && v[2] != 2) {
+      set_annotation_error (error, path, i,
+          "keypoint %d: visibility %g is not 0, 1 or 2", k + 1, v[2]);
+      return FALSE;
+    }
+    r->xy[k][0] = v[0];
+    r->xy[k][1] = v[1];
+    r->vis[k] = v[2] == 2 ? 0 : v[2] == 1 ? 1 : ABSENT;
+  }
+  return TRUE;
+}
+
 static GPtrArray *
 read_coco (const char *dir, const char *split, GError **error)
 {
@@ -222,7 +516,8 @@ read_coco (const char *dir, const char *split, GError **error)
   char *image_dir = g_build_filename (dir, "images", NULL);
   JsonParser *parser = json_parser_new ();
   GPtrArray *out = NULL;
-  JsonObject *root;
+  JsonNode *root;
+  JsonObject *top = NULL;
   JsonArray *images, *anns;
   guint i;
 
@@ -236,47 +531,37 @@ read_coco (const char *dir, const char *split, GError **error)
   }
   if (!json_parser_load_from_file (parser, path, error))
     goto done;
-  root = json_node_get_object (json_parser_get_root (parser));
-  images = json_object_get_array_member (root, "images");
-  anns = json_object_get_array_member (root, "annotations");
+  root = json_parser_get_root (parser);
+  if (root && JSON_NODE_HOLDS_OBJECT (root))
+    top = json_node_get_object (root);
+  images = array_member (top, "images");
+  anns = array_member (top, "annotations");
+  if (!images || !anns) {
+    g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
+        "%s: no \"images\" and \"annotations\" lists", path);
+    goto done;
+  }
+  for (i = 0; i < json_array_get_length (images); i++) {
+    JsonObject *im = object_element (images, i);
+
+    if (!value_member (im, "id", G_TYPE_INT64)
+        || !value_member (im, "file_name", G_TYPE_STRING)) {
+      g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
+          "%s: images[%u]: no integer \"id\" and string \"file_name\"", path,
+          i);
+      goto done;
+    }
+  }
 
   out = g_ptr_array_new_with_free_func (record_free);
   for (i = 0; i < json_array_get_length (anns); i++) {
-    JsonObject *a = json_array_get_object_element (anns, i);
-    JsonArray *kp = json_object_get_array_member (a, "keypoints");
-    JsonArray *bb = json_object_get_array_member (a, "bbox");
-    gint64 image_id = json_object_get_int_member (a, "image_id");
-    const char *file = NULL;
-    Record *r;
-    guint j;
-    int k;
+    Record *r = g_new0 (Record, 1);
 
-    for (j = 0; j < json_array_get_length (images); j++) {
-      JsonObject *im = json_array_get_object_element (images, j);
-      if (json_object_get_int_member (im, "id") == image_id)
-        file = json_object_get_string_member (im, "file_name");
-    }
-    if (!file || json_array_get_length (kp) != 3 * K) {
-      g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
-          "%s: annotation %u: no image %" G_GINT64_FORMAT
-          " or not %d keypoints",
-          path, i, image_id, K);
+    g_ptr_array_add (out, r);
+    if (!read_annotation (r, anns, i, images, image_dir, path, error)) {
       g_clear_pointer (&out, g_ptr_array_unref);
       goto done;
     }
-    r = g_new0 (Record, 1);
-    r->path = g_build_filename (image_dir, file, NULL);
-    r->box[0] = json_array_get_double_element (bb, 0);
-    r->box[1] = json_array_get_double_element (bb, 1);
-    r->box[2] = r->box[0] + json_array_get_double_element (bb, 2);
-    r->box[3] = r->box[1] + json_array_get_double_element (bb, 3);
-    for (k = 0; k < K; k++) {
-      int v = (int) json_array_get_double_element (kp, 3 * k + 2);
-      r->xy[k][0] = json_array_get_double_element (kp, 3 * k);
-      r->xy[k][1] = json_array_get_double_element (kp, 3 * k + 1);
-      r->vis[k] = v == 2 ? 0 : v == 1 ? 1 : ABSENT;
-    }
-    g_ptr_array_add (out, r);
   }
 
 done:

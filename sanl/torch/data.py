@@ -22,6 +22,7 @@ Garment classes come from a folder-per-class tree: root/<split>/<class>/*.
 import json
 import math
 import os
+import re
 
 import numpy as np
 import torch
@@ -50,14 +51,40 @@ SPLIT_ALIASES = {"val": ("val", "validation"), "validation": ("val", "validation
 # Readers
 
 
+# The float32 range that a label's numbers must lie in, as in sanl-eval.
+FLOAT_MAX = float(np.finfo(np.float32).max)
+
+CORNER_NAMES = ("x_1", "y_1", "x_2", "y_2")
+
+
+def _number(word):
+    """A number of an FLD label: the whole word in decimal notation (not
+    "nan", "inf" or hex) and finite as a float32; None when it is not."""
+    if not re.fullmatch(r"[0-9+\-.eE]+", word):
+        return None
+    try:
+        v = float(word)
+    except ValueError:
+        return None
+    return v if abs(v) <= FLOAT_MAX else None
+
+
 def _read_list(path):
-    """Rows of an FLD list file: count line, header line, then rows."""
-    with open(path) as f:
-        lines = [ln.split() for ln in f if ln.strip()]
-    n = int(lines[0][0])
-    rows = lines[2:2 + n]
-    if len(rows) != n:
-        raise ValueError(f"{path}: header says {n} rows, found {len(rows)}")
+    """(line number, words) of each row of an FLD list file: line 1 holds the
+    count of rows, line 2 a header, each further line that is not blank a
+    row of words parted by spaces and tabs, as sanl-eval reads them."""
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+        lines = f.read().split("\n")
+    rows = []
+    for i, line in enumerate(lines[2:], start=3):
+        words = [w for w in re.split("[ \t]", line.strip(" \t\n\r\f\v")) if w]
+        if words:
+            rows.append((i, words))
+    count = lines[0].strip(" \t\n\r\f\v")
+    if not re.fullmatch("[0-9]+", count):
+        raise ValueError(f'{path}:1: the first line must be the count of rows, not "{count}"')
+    if int(count) != len(rows):
+        raise ValueError(f"{path}:1: says {count} rows, the file has {len(rows)}")
     return rows
 
 
@@ -75,64 +102,171 @@ def _split_matches(split, wanted):
     return split in SPLIT_ALIASES.get(wanted, (wanted,))
 
 
+def _read_box(line, words, path):
+    """(x1, y1, x2, y2) of a row of list_bbox.txt."""
+    if len(words) != 5:
+        raise ValueError(f"{path}:{line}: the row is not an image name and x_1 y_1 x_2 y_2")
+    box = [_number(w) for w in words[1:]]
+    for name, word, v in zip(CORNER_NAMES, words[1:], box):
+        if v is None:
+            raise ValueError(f'{path}:{line}: {name} "{word}" is not a finite number')
+    return box
+
+
+def _read_marks(line, words, path, fixed_slots):
+    """(points, vis, clothes type) of a row of list_landmarks.txt: the type's
+    landmarks, exactly so many triples, or (fixed_slots) the first so many."""
+    where = f"{path}:{line}"
+    if len(words) < 3 or (len(words) - 3) % 3:
+        raise ValueError(f"{where}: the row is not an image name, clothes type, "
+                         "variation type and (visibility, x, y) triples")
+    if words[1] not in ("1", "2", "3"):
+        raise ValueError(f'{where}: clothes type "{words[1]}" is not 1, 2 or 3')
+    ctype = int(words[1])
+    slots = TYPE_SLOTS[ctype]
+    has = (len(words) - 3) // 3
+    if (has < len(slots)) if fixed_slots else (has != len(slots)):
+        raise ValueError(f"{where}: clothes type {ctype} needs {len(slots)} landmarks, "
+                         f"the row has {has}")
+    points = np.zeros((K, 2), np.float32)
+    vis = np.full(K, ABSENT, np.int64)
+    for j, slot in enumerate(slots):
+        v, x, y = words[3 + 3 * j:6 + 3 * j]
+        if v not in ("0", "1", "2"):
+            raise ValueError(f'{where}: landmark {j + 1}: visibility "{v}" is not 0, 1 or 2')
+        for c, (axis, word) in enumerate((("x", x), ("y", y))):
+            if _number(word) is None:
+                raise ValueError(f'{where}: landmark {j + 1}: {axis} "{word}" '
+                                 "is not a finite number")
+            points[slot, c] = _number(word)
+        vis[slot] = int(v)
+    return points, vis, ctype
+
+
 def read_fld(root, split=None, fixed_slots=False):
-    """Records of an FLD-layout folder (fixed_slots: DeepFashion's 8-slot rows)."""
-    marks = _read_list(_find(root, "list_landmarks.txt", ("Anno",)))
-    boxes = {r[0]: [float(v) for v in r[1:5]]
-             for r in _read_list(_find(root, "list_bbox.txt", ("Anno",)))}
-    parts = {r[0]: r[1] for r in _read_list(_find(root, "list_eval_partition.txt", ("Eval",)))}
+    """Records of an FLD-layout folder (fixed_slots: DeepFashion's 8-slot rows).
+
+    Rows of other splits are not checked; a bad row of the split is a
+    ValueError naming its file and line, in sanl-eval's words.
+    """
+    marks_path = _find(root, "list_landmarks.txt", ("Anno",))
+    marks = _read_list(marks_path)
+    boxes_path = _find(root, "list_bbox.txt", ("Anno",))
+    boxes = {words[0]: (line, words) for line, words in _read_list(boxes_path)}
+    parts_path = _find(root, "list_eval_partition.txt", ("Eval",))
+    parts = {}
+    for line, words in _read_list(parts_path):
+        if len(words) != 2:
+            raise ValueError(f"{parts_path}:{line}: the row is not an image name and its "
+                             "evaluation status")
+        parts[words[0]] = words[1]
     records = []
-    for row in marks:
-        name, ctype = row[0], int(row[1])
+    for line, words in marks:
+        name = words[0]
         part = parts.get(name)
         if part is None or not _split_matches(part, split):
             continue
-        slots = TYPE_SLOTS[ctype]
-        triples = [int(float(v)) if i % 3 == 0 else float(v) for i, v in enumerate(row[3:])]
-        n = len(triples) // 3
-        if not fixed_slots and n != len(slots):
-            raise ValueError(f"{name}: clothes type {ctype} needs {len(slots)} landmarks, "
-                             f"found {n}")
-        points = np.zeros((K, 2), np.float32)
-        vis = np.full(K, ABSENT, np.int64)
-        for j, slot in enumerate(slots):
-            v, x, y = triples[3 * j:3 * j + 3]
-            points[slot] = (x, y)
-            vis[slot] = v
-        records.append({"path": os.path.join(root, name), "box": boxes[name],
+        points, vis, ctype = _read_marks(line, words, marks_path, fixed_slots)
+        if name not in boxes:
+            raise ValueError(f"{marks_path}:{line}: {name} has no row in {boxes_path}")
+        box = _read_box(*boxes[name], boxes_path)
+        records.append({"path": os.path.join(root, name), "box": box,
                         "points": points, "vis": vis, "split": part, "type": ctype})
     return records
 
 
+def _json_number(v):
+    """v as a float when it is a JSON number finite as a float32, else None."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        v = float(v)
+    except OverflowError:
+        return None
+    return v if abs(v) <= FLOAT_MAX else None
+
+
+def _json_numbers(values, n):
+    """The n numbers of the list values as floats, or None when it is not one."""
+    if not isinstance(values, list) or len(values) != n:
+        return None
+    numbers = [_json_number(v) for v in values]
+    return None if None in numbers else numbers
+
+
+def _not_json(name):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _read_annotation(i, ann, files, path):
+    """(image file, box, points, vis) of annotations[i]."""
+    where = f"{path}: annotations[{i}]"
+    if not isinstance(ann, dict):
+        raise ValueError(f"{where}: not an object")
+    image_id = ann.get("image_id")
+    if type(image_id) is not int:
+        raise ValueError(f'{where}: no integer "image_id"')
+    if image_id not in files:
+        raise ValueError(f'{where}: image_id {image_id} is not in "images"')
+    kp = ann.get("keypoints")
+    if not isinstance(kp, list) or len(kp) != 3 * K:
+        raise ValueError(f'{where}: "keypoints" is not a list of {3 * K} numbers '
+                         f"(x, y, v of {K} landmarks)")
+    box = _json_numbers(ann.get("bbox"), 4)
+    if box is None:
+        raise ValueError(f'{where}: "bbox" is not a list of 4 finite numbers '
+                         "(x, y, width, height)")
+    points = np.zeros((K, 2), np.float32)
+    vis = np.full(K, ABSENT, np.int64)
+    for k in range(K):
+        xyv = [_json_number(v) for v in kp[3 * k:3 * k + 3]]
+        for axis, v in zip(("x", "y", "visibility"), xyv):
+            if v is None:
+                raise ValueError(f"{where}: keypoint {k + 1}: {axis} is not a finite number")
+        if xyv[2] not in (0, 1, 2):
+            raise ValueError(f"{where}: keypoint {k + 1}: visibility {xyv[2]:g} "
+                             "is not 0, 1 or 2")
+        points[k] = xyv[:2]
+        vis[k] = {2: 0, 1: 1, 0: ABSENT}[int(xyv[2])]
+    bx, by, bw, bh = box
+    return files[image_id], [bx, by, bx + bw, by + bh], points, vis
+
+
 def read_coco(root, split):
-    """Records of a COCO-style keypoint JSON with 8 keypoints in FLD order."""
+    """Records of a COCO-style keypoint JSON with 8 keypoints in FLD order.
+
+    A bad annotation is a ValueError naming the file and the annotation's
+    index, in sanl-eval's words.
+    """
     path = None
     for cand in (f"{split}.json", os.path.join("annotations", f"{split}.json")):
-        if os.path.exists(os.path.join(root, cand)):
+        if path is None and os.path.exists(os.path.join(root, cand)):
             path = os.path.join(root, cand)
     if path is None:
         raise FileNotFoundError(f"{root}: no {split}.json or annotations/{split}.json")
-    with open(path) as f:
-        doc = json.load(f)
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        try:
+            doc = json.load(f, parse_constant=_not_json)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{e.lineno}:{e.colno}: Parse error: {e.msg}") from None
+        except ValueError as e:
+            raise ValueError(f"{path}: Parse error: {e}") from None
     image_dir = root if not os.path.isdir(os.path.join(root, "images")) \
         else os.path.join(root, "images")
-    files = {im["id"]: im["file_name"] for im in doc["images"]}
+    if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) \
+            or not isinstance(doc.get("annotations"), list):
+        raise ValueError(f'{path}: no "images" and "annotations" lists')
+    files = {}
+    for j, im in enumerate(doc["images"]):
+        if not isinstance(im, dict) or type(im.get("id")) is not int \
+                or not isinstance(im.get("file_name"), str):
+            raise ValueError(f'{path}: images[{j}]: no integer "id" and string "file_name"')
+        files[im["id"]] = im["file_name"]
     records = []
-    for ann in doc["annotations"]:
-        kp = ann["keypoints"]
-        if len(kp) != 3 * K:
-            raise ValueError(f"{path}: annotation {ann.get('id')} has {len(kp) // 3} "
-                             f"keypoints, expected {K}")
-        points = np.zeros((K, 2), np.float32)
-        vis = np.full(K, ABSENT, np.int64)
-        for k in range(K):
-            x, y, v = kp[3 * k:3 * k + 3]
-            points[k] = (x, y)
-            vis[k] = {2: 0, 1: 1, 0: ABSENT}[int(v)]
-        bx, by, bw, bh = ann["bbox"]
-        records.append({"path": os.path.join(image_dir, files[ann["image_id"]]),
-                        "box": [bx, by, bx + bw, by + bh], "points": points, "vis": vis,
-                        "split": split, "type": 3})
+    for i, ann in enumerate(doc["annotations"]):
+        file, box, points, vis = _read_annotation(i, ann, files, path)
+        records.append({"path": os.path.join(image_dir, file), "box": box,
+                        "points": points, "vis": vis, "split": split, "type": 3})
     return records
 
 
