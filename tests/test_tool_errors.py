@@ -345,6 +345,19 @@ def case_eval_bad_coco_labels():
         return both_refuse(folders)
 
 
+def case_eval_no_visible_label():
+    """A split whose every label is hidden has no NE: both tools say so, not "NE nan"."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fld, coco = os.path.join(tmp, "fld"), os.path.join(tmp, "coco")
+        write_one_garment(fld, "5 5 30 30", row="img/g.png 1 1" + " 1 10 10" * 6)
+        write_coco(coco, {"keypoints": [10, 10, 1] * 4 + [0, 0, 0] * 4})
+        return both_refuse([
+            (fld, [], f"{fld}: no landmark in split val is labelled visible"),
+            (coco, ["--layout", "coco"],
+             f"{coco}: no landmark in split val is labelled visible"),
+        ])
+
+
 def png_size(path):
     with open(path, "rb") as f:
         head = f.read(24)

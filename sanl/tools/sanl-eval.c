@@ -19,7 +19,8 @@
  * A label these layouts do not allow (a word that is not a finite number,
  * a clothes type or visibility they lack, a row too short for its clothes
  * type, a garment without a box) is an error naming its file and line, or
- * its annotation, in the words of the twin's eval.py.
+ * its annotation, in the words of the twin's eval.py. So is a set whose
+ * every label is hidden, which has no NE.
  *
  * Layouts (--layout):
  *   fld          list_landmarks.txt, list_bbox.txt, list_eval_partition.txt;
@@ -618,6 +619,21 @@ meter_print (const Meter *m, SanlModel *model)
   printf ("NE %.4f\n", n ? total / n : NAN);
 }
 
+/* Whether some record labels one of the first n_landmarks visible: NE is
+ * the mean over those. */
+static gboolean
+has_visible_label (GPtrArray *records, int n_landmarks)
+{
+  for (guint i = 0; i < records->len; i++) {
+    const Record *r = g_ptr_array_index (records, i);
+
+    for (int k = 0; k < K && k < n_landmarks; k++)
+      if (r->vis[k] == 0)
+        return TRUE;
+  }
+  return FALSE;
+}
+
 /* A labelled box must have an area and overlap its picture: NE divides by
  * its sides, and a box off the picture scores pixels that are not there. */
 static gboolean
@@ -796,6 +812,11 @@ main (int argc, char **argv)
     session = sanl_session_new (model, &error);
   if (!session)
     goto out;
+  if (!has_visible_label (records, sanl_model_get_n_landmarks (model))) {
+    g_set_error (&error, SANL_ERROR, SANL_ERROR_ARGUMENT,
+        "%s: no landmark in split %s is labelled visible", data, split);
+    goto out;
+  }
   if (attention && !strcmp (attention, "none"))
     sanl_session_set_attention (session, SANL_ATTENTION_NONE);
 

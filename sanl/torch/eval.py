@@ -79,6 +79,12 @@ def check_box(path, box, width, height):
                          f"{width}x{height} picture")
 
 
+def has_visible_label(records, n_landmarks):
+    """Whether some record labels one of the first n_landmarks visible: NE is
+    the mean over those."""
+    return any(0 in rec["vis"][:n_landmarks] for rec in records)
+
+
 def evaluate(net, records, attention=True, images=None, progress=None, whole=False):
     """NEMeter over records; images may map a path to a preloaded image.
 
@@ -141,6 +147,9 @@ def main():
         records = D.read_landmarks(args.data, args.split, args.layout)
         if not records:
             sys.exit(f"eval.py: {args.data}: no images in split {args.split}")
+        if not has_visible_label(records, len(net.config["landmarks"])):
+            sys.exit(f"eval.py: {args.data}: no landmark in split {args.split} is labelled "
+                     "visible")
         meter = evaluate(net, records, attention=args.attention == "gradcam", whole=args.whole)
     except (OSError, ValueError, KeyError) as e:
         # PIL's UnidentifiedImageError is an OSError
