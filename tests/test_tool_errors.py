@@ -112,7 +112,8 @@ def case_bench_options():
         ([bench, "--model", MODEL, "--threads", "-5"], 2,
          "--threads must be from 0 (one per processor) to 256, not -5"),
         ([bench, "--model", MODEL, "--threads", "257"], 2, "to 256, not 257"),
-        ([bench, "--frames", "2"], 2, "--model FILE is required"),
+        ([bench, "--frames", "2"], 2, "--model FILE (or $SANL_MODEL) is required",
+         {"SANL_MODEL": None}),
         ([bench, "--model", MODEL, "--attention", "soft"], 2,
          '--attention must be gradcam or none, not "soft"'),
     ])
@@ -609,7 +610,7 @@ def case_utf8_quotes():
 
 
 def case_model_from_env():
-    infer, ev = tool("sanl-infer"), tool("sanl-eval")
+    infer, ev, bench = tool("sanl-infer"), tool("sanl-eval"), tool("sanl-bench")
     failures = check_all([
         ([infer, IMAGE], 2, "need --model FILE (or $SANL_MODEL)", {"SANL_MODEL": None}),
         ([infer, IMAGE], 2, "need --model FILE (or $SANL_MODEL)", {"SANL_MODEL": ""}),
@@ -617,6 +618,10 @@ def case_model_from_env():
          {"SANL_MODEL": "/nonexistent/env.safetensors"}),
         ([ev, "--data", "/nonexistent"], 2, "--model FILE (or $SANL_MODEL) are required",
          {"SANL_MODEL": None}),
+        ([bench, "--frames", "1"], 2, "--model FILE (or $SANL_MODEL) is required",
+         {"SANL_MODEL": ""}),
+        ([bench, "--frames", "1"], 1, "/nonexistent/env.safetensors: cannot open",
+         {"SANL_MODEL": "/nonexistent/env.safetensors"}),
     ])
 
     # a good model from the environment, and --model winning over it
@@ -629,6 +634,10 @@ def case_model_from_env():
                        {"SANL_MODEL": "/nonexistent/env.safetensors"})
     if code != 0:
         print(f"FAIL: --model did not win over $SANL_MODEL: exit {code}, {err.strip()}")
+        failures = 1
+    code, out, err = run([bench, "--frames", "1", "--skip-peak"], {"SANL_MODEL": MODEL})
+    if code != 0 or not out.startswith(f"model {MODEL} "):
+        print(f"FAIL: sanl-bench with SANL_MODEL={MODEL}: exit {code}, {err.strip()}")
         failures = 1
 
     # sanl-eval reads the model after the data: render a two-image set
@@ -644,7 +653,7 @@ def case_model_from_env():
             print(f"FAIL: sanl-eval with SANL_MODEL: exit {code}, {err.strip()}")
             failures = 1
 
-    for t in (infer, ev):
+    for t in (infer, ev, bench):
         if "$SANL_MODEL" not in run([t, "--help"])[1]:
             print(f"FAIL: {os.path.basename(t)} --help does not mention $SANL_MODEL")
             failures = 1

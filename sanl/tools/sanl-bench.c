@@ -8,6 +8,9 @@
  *
  *   valgrind --tool=callgrind --toggle-collect=sanl_session_run \
  *       sanl-bench --model FILE --frames 3 --skip-peak
+ *
+ * --model defaults to $SANL_MODEL when that is set and not empty, as in
+ * sanl-infer and sanl-eval.
  */
 
 #include "sanl.h"
@@ -127,18 +130,23 @@ print_report (const SanlModel *model, SanlAttention attention,
   printf ("ms/frame %.3f\n", total);
 }
 
-/* The first bad option, named with its value on stderr; FALSE then. */
+/* The first bad option, named with its value on stderr; FALSE then.
+ * model_path, when not given, is taken from $SANL_MODEL. */
 static gboolean
-check_options (int argc, char **argv, const char *model_path, int frames,
+check_options (int argc, char **argv, char **model_path, int frames,
     int threads, const char *attention_name, SanlAttention *attention)
 {
+  const char *env = g_getenv ("SANL_MODEL");
+
+  if (!*model_path && env && *env)
+    *model_path = g_strdup (env);
   if (argc > 1) {
     g_printerr (
         "sanl-bench: unexpected argument \"%s\" (see --help)\n", argv[1]);
     return FALSE;
   }
-  if (model_path == NULL) {
-    g_printerr ("sanl-bench: --model FILE is required\n");
+  if (*model_path == NULL) {
+    g_printerr ("sanl-bench: --model FILE (or $SANL_MODEL) is required\n");
     return FALSE;
   }
   if (frames < 1) {
@@ -173,7 +181,7 @@ main (int argc, char **argv)
   gboolean skip_peak = FALSE;
   GOptionEntry entries[]
       = { { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path,
-              "Model file (.safetensors)", "FILE" },
+              "Model file (.safetensors; default: $SANL_MODEL)", "FILE" },
           { "frames", 'n', 0, G_OPTION_ARG_INT, &frames,
               "Frames to time after one warm-up frame", "N" },
           { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
@@ -207,7 +215,7 @@ main (int argc, char **argv)
     return 2;
   }
   if (!check_options (
-          argc, argv, model_path, frames, threads, attention_name, &attention))
+          argc, argv, &model_path, frames, threads, attention_name, &attention))
     return 2;
 
   sanl_set_threads (threads);
