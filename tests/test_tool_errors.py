@@ -16,6 +16,7 @@ this checkout and its build/).
 import importlib.util
 import json
 import os
+import pty
 import re
 import shutil
 import stat
@@ -196,6 +197,28 @@ def case_eval_options():
         (base + ["--threads", "-1"], 2, "to 256, not -1"),
         (base + ["stray"], 2, 'unexpected argument "stray"'),
     ])
+
+
+def case_eval_progress_on_terminal():
+    """sanl-eval counts pictures on stderr only when it is a terminal: piped, its
+    stderr stays empty."""
+    with tempfile.TemporaryDirectory() as data:
+        subprocess.run([tool("sanl-synth"), "--out", data, "--count", "2", "--size",
+                        "64x64", "--val-every", "1"], check=True)
+        cmd = [tool("sanl-eval"), "--model", MODEL, "--data", data]
+        code, out, err = run(cmd)
+        if code != 0 or err or not out.splitlines()[-1].startswith("NE "):
+            print(f"FAIL: piped: exit {code}, stderr {err!r}")
+            return 1
+        leader, follower = pty.openpty()
+        with os.fdopen(leader, "rb") as terminal:
+            code = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=follower).returncode
+            os.close(follower)
+            shown = terminal.read1(4096)
+        if code != 0 or not re.match(rb"(\r[0-9]+/[0-9]+)+\r\n$", shown):
+            print(f"FAIL: on a terminal: exit {code}, stderr {shown!r}")
+            return 1
+        return 0
 
 
 def write_one_garment(folder, box, row="img/g.png 1 1" + " 0 10 10" * 6, box_row=None,

@@ -41,6 +41,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define K 8
 #define ABSENT 3
@@ -659,6 +660,8 @@ static gboolean
 evaluate (SanlSession *session, GPtrArray *records, gboolean whole, Meter *m,
     GError **error)
 {
+  /* a count rewritten in place: only a terminal shows it as such */
+  gboolean progress = isatty (fileno (stderr));
   guint i;
 
   for (i = 0; i < records->len; i++) {
@@ -683,9 +686,11 @@ evaluate (SanlSession *session, GPtrArray *records, gboolean whole, Meter *m,
     if (!ok)
       return FALSE;
     meter_add (m, r, &res);
-    fprintf (stderr, "\r%u/%u", i + 1, records->len);
+    if (progress)
+      fprintf (stderr, "\r%u/%u", i + 1, records->len);
   }
-  fprintf (stderr, "\n");
+  if (progress)
+    fprintf (stderr, "\n");
   return TRUE;
 }
 
