@@ -189,14 +189,23 @@ def case_bench_py_errors():
 
 
 def case_eval_options():
+    """sanl-eval's bad options; eval.py allows the same --threads, in the same words."""
     ev = tool("sanl-eval")
     base = [ev, "--model", MODEL, "--data", "/nonexistent"]
-    return check_all([
+    cases = [
         (base + ["--layout", "voc"], 2, '--layout must be fld, deepfashion or coco, not "voc"'),
         (base + ["--attention", "soft"], 2, '--attention must be gradcam or none, not "soft"'),
         (base + ["--threads", "-1"], 2, "to 256, not -1"),
         (base + ["stray"], 2, 'unexpected argument "stray"'),
-    ])
+    ]
+    twin = [sys.executable, os.path.join(TORCH_DIR, "eval.py"), "--model", MODEL, "--data",
+            "/nonexistent"]
+    for threads in ("999", "-1"):
+        message = f"--threads must be from 0 (one per processor) to 256, not {threads}"
+        cases.append((base + ["--threads", threads], 2, f"sanl-eval: {message}"))
+        if have_torch():
+            cases.append((twin + ["--threads", threads], 2, f"eval.py: {message}"))
+    return check_all(cases)
 
 
 def case_eval_progress_on_terminal():

@@ -25,6 +25,9 @@ import data as D  # noqa: E402
 from model import SanlNet, decode  # noqa: E402
 from preprocess import letterbox  # noqa: E402
 
+# More torch threads than this is a typo, not a machine (sanl-eval's limit).
+MAX_THREADS = 256
+
 
 def predict(net, image, region, attention=True):
     """Decoded landmarks of one (H, W, 3) uint8 RGB image for one region."""
@@ -139,8 +142,10 @@ def main():
     ap.add_argument("--whole", action="store_true",
                     help="analyse whole pictures, not the labelled boxes")
     args = ap.parse_args()
-    if args.threads < 0:
-        ap.error(f"--threads must be 0 or more, not {args.threads}")
+    if not 0 <= args.threads <= MAX_THREADS:
+        print(f"eval.py: --threads must be from 0 (one per processor) to {MAX_THREADS}, "
+              f"not {args.threads}", file=sys.stderr)
+        sys.exit(2)
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     try:
         net = load_net(args.model).float().eval()
