@@ -106,6 +106,32 @@ def case_synth_options():
         ])
 
 
+def case_synth_unreadable_textures():
+    """--textures with pictures of which none can be read fails at once, however
+    few garments would have picked one; one readable picture is enough."""
+    synth = tool("sanl-synth")
+    with tempfile.TemporaryDirectory() as tmp:
+        out, bad = os.path.join(tmp, "out"), os.path.join(tmp, "bad")
+        os.makedirs(bad)
+        for name in ("a.jpg", "b.png"):
+            with open(os.path.join(bad, name), "w") as f:
+                f.write("not a picture\n")
+        failures = check_all([
+            ([synth, "--out", out, "--count", "1", "--size", "64x64", "--textures", bad], 1,
+             f"sanl-synth: not one picture in {bad} could be read"),
+        ])
+        if os.path.exists(out):
+            print(f"FAIL: {out} was written")
+            failures = 1
+        shutil.copy(IMAGE, os.path.join(bad, "c.png"))
+        code, _, err = run([synth, "--out", out, "--count", "1", "--size", "64x64",
+                            "--textures", bad])
+        if code != 0:
+            print(f"FAIL: with one readable picture: exit {code}, {err.strip()}")
+            failures = 1
+        return failures
+
+
 def case_bench_options():
     bench = tool("sanl-bench")
     return check_all([

@@ -423,6 +423,26 @@ channel_offsets (SanlPixelFormat format, int *bpp, int *ro, int *go, int *bo)
   }
 }
 
+/* Whether one of t's pictures can be read: a folder of none fails before
+ * anything is rendered, not after pictures drawn without textures. Those
+ * that cannot be read are skipped, and said so, when picked. */
+static gboolean
+textures_readable (const Textures *t)
+{
+  for (guint i = 0; i < t->paths->len; i++) {
+    SanlImage image;
+    guint8 *pixels
+        = sanl_image_load (g_ptr_array_index (t->paths, i), &image, NULL);
+    int bpp, ro, go, bo;
+    gboolean ok = pixels && channel_offsets (image.format, &bpp, &ro, &go, &bo);
+
+    g_free (pixels);
+    if (ok)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* A square patch from the middle of a random picture (where a clothing
  * photo shows cloth), as a Cairo surface; NULL, with a message on
  * stderr, when the picture cannot be read (the garment is drawn without). */
@@ -1400,6 +1420,12 @@ main (int argc, char **argv)
   if (!check_options (argc, argv, out, count, size, val_every, frames, &w, &h)
       || (textures_dir && !textures_open (&textures, textures_dir))) {
     status = 2;
+    goto out;
+  }
+  if (textures_dir && !textures_readable (&textures)) {
+    g_printerr (
+        "sanl-synth: not one picture in %s could be read\n", textures_dir);
+    status = 1;
     goto out;
   }
   img_dir = g_build_filename (out, "img", NULL);
