@@ -18,11 +18,13 @@ import json
 import os
 import pty
 import re
+import select
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -245,11 +247,19 @@ def case_eval_progress_on_terminal():
         if code != 0 or err or not out.splitlines()[-1].startswith("NE "):
             print(f"FAIL: piped: exit {code}, stderr {err!r}")
             return 1
+        # The terminal stays open on this side until its last line has come
+        # through: the kernel hands pty output over asynchronously, so a read
+        # right after the tool exits may find nothing yet.
         leader, follower = pty.openpty()
-        with os.fdopen(leader, "rb") as terminal:
+        try:
             code = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=follower).returncode
+            shown, deadline = b"", time.monotonic() + 10
+            while not shown.endswith(b"\n") and time.monotonic() < deadline:
+                if select.select([leader], [], [], 0.5)[0]:
+                    shown += os.read(leader, 4096)
+        finally:
             os.close(follower)
-            shown = terminal.read1(4096)
+            os.close(leader)
         if code != 0 or not re.match(rb"(\r[0-9]+/[0-9]+)+\r\n$", shown):
             print(f"FAIL: on a terminal: exit {code}, stderr {shown!r}")
             return 1
