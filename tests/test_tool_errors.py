@@ -580,10 +580,16 @@ def case_train_bad_files():
 
 
 def case_infer_options():
+    """sanl-infer's bad options; infer.py allows the same --threads, in the same words."""
     infer = tool("sanl-infer")
+    twin = [sys.executable, os.path.join(SOURCE_ROOT, "sanl", "torch", "infer.py")]
     return check_all([
         ([infer, "--model", MODEL, "--threads", "300", IMAGE], 2,
          "--threads must be from 0 (one per processor) to 256, not 300"),
+        (twin + ["--model", MODEL, "--threads", "300", IMAGE], 2,
+         "infer.py: --threads must be from 0 (one per processor) to 256, not 300"),
+        (twin + ["--model", MODEL, "--threads", "-1", IMAGE], 2,
+         "infer.py: --threads must be from 0 (one per processor) to 256, not -1"),
         ([infer, "--model", MODEL, "--attention", "soft", IMAGE], 2,
          '--attention must be gradcam or none, not "soft"'),
         ([infer, "--model", "", IMAGE], 1,
@@ -637,7 +643,7 @@ def case_infer_dump_target():
 
 def case_infer_utf8_names():
     """A file name that is not UTF-8 reaches the JSON line as valid UTF-8,
-    each invalid byte a U+FFFD."""
+    each invalid byte a U+FFFD, from sanl-infer and infer.py alike."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(os.fsencode(tmp), b"g\xff.png")
         shutil.copy(IMAGE, path)
@@ -651,6 +657,17 @@ def case_infer_utf8_names():
             return 1
         if proc.returncode != 0 or line["image"] != os.path.join(tmp, "g\ufffd.png"):
             print(f"FAIL: exit {proc.returncode}, image {line['image']!r}")
+            return 1
+        twin = subprocess.run([sys.executable, os.path.join(SOURCE_ROOT, "sanl", "torch",
+                                                            "infer.py"), "--model", MODEL, path],
+                              capture_output=True)
+        try:
+            twin_line = json.loads(twin.stdout.decode("utf-8"))
+        except ValueError as e:
+            print(f"FAIL: the twin's line is not UTF-8 JSON: {e}")
+            return 1
+        if twin.returncode != 0 or twin_line["image"] != line["image"]:
+            print(f"FAIL: twin exit {twin.returncode}, image {twin_line['image']!r}")
             return 1
         return 0
 

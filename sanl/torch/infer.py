@@ -22,6 +22,7 @@ status 1.
 import argparse
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -37,6 +38,8 @@ from preprocess import letterbox  # noqa: E402
 
 # Most pixels an image may have, as in sanl-infer: 256 Mpixel.
 MAX_PIXELS = 1 << 28
+# sanl-infer's range of --threads
+MAX_THREADS = 256
 
 # Raw outputs in a dump, in sanl-infer's order.
 DUMP_NAMES = ["input", "attention.1", "attention.2", "attention.3", "attention.4",
@@ -137,6 +140,13 @@ def run(net, image, attention):
     return out, region, size
 
 
+def display_name(path):
+    """A file name as valid UTF-8 text, as sanl-infer writes it: each byte
+    that is not UTF-8 (a surrogate escape in Python's view of argv) becomes
+    one U+FFFD."""
+    return re.sub("[\udc80-\udcff]", "\ufffd", path)
+
+
 def result_json(net, path, image, out, region, size):
     """The dict sanl-infer prints for one image."""
     cfg = net.config
@@ -150,14 +160,15 @@ def result_json(net, path, image, out, region, size):
     for name, mark in zip(cfg["landmarks"], decode(out, region, size)):
         marks.append({"name": name, "x": mark["x"], "y": mark["y"], "score": mark["score"],
                       "visibility": mark["visibility"], "visible": mark["visible"]})
-    return {"image": path, "width": image.shape[1], "height": image.shape[0],
+    return {"image": display_name(path), "width": image.shape[1], "height": image.shape[0],
             "category": category, "category_score": score, "landmarks": marks}
 
 
 def dump(out, path, image_path, model_path):
     """Write the outputs this run made, batch dimension dropped, as F32."""
     tensors = {name: out[name][0].float().contiguous() for name in DUMP_NAMES if name in out}
-    safetensors_io.save_file(tensors, path, {"image": image_path, "model": model_path})
+    safetensors_io.save_file(tensors, path, {"image": display_name(image_path),
+                                             "model": display_name(model_path)})
 
 
 def main(argv=None):
@@ -165,12 +176,14 @@ def main(argv=None):
     ap.add_argument("--model", required=True, help="model file (.safetensors)")
     ap.add_argument("--attention", choices=["gradcam", "none"], default="gradcam")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads (0: one per processor)")
+                    help=f"torch threads, 0 to {MAX_THREADS} (0: one per processor)")
     ap.add_argument("--dump", metavar="OUT", help="write the last image's raw outputs")
     ap.add_argument("images", nargs="+", metavar="IMAGE")
     args = ap.parse_args(argv)
-    if args.threads < 0:
-        ap.error(f"--threads must be 0 or more, not {args.threads}")
+    if not 0 <= args.threads <= MAX_THREADS:
+        print(f"infer.py: --threads must be from 0 (one per processor) to {MAX_THREADS}, "
+              f"not {args.threads}", file=sys.stderr)
+        return 2
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
 
     try:
