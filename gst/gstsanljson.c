@@ -16,7 +16,8 @@
  * frame as JSON Lines: one object per frame, frames without garments
  * included. A file already at #GstSanlJson:location is replaced when the
  * first frame (or the end of an empty stream) arrives, so a pipeline that
- * fails before that leaves it as it was.
+ * fails before that leaves it as it was, and leaves no file where there
+ * was none.
  *
  * |[
  * {"pts": 33333333, "frame": 1, "width": 640, "height": 480,
@@ -201,8 +202,21 @@ gst_sanl_json_finalize (GObject *object)
   GstSanlJson *self = GST_SANL_JSON (object);
 
   g_free (self->location);
+  g_free (self->created);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* Drops the note of a file this run created, removing the file first when
+ * remove is set. */
+static void
+gst_sanl_json_forget_created (GstSanlJson *self, gboolean remove)
+{
+  if (self->created && remove) {
+    GST_DEBUG_OBJECT (self, "removing %s: no frame reached it", self->created);
+    g_unlink (self->created);
+  }
+  g_clear_pointer (&self->created, g_free);
 }
 
 static gboolean
@@ -230,11 +244,17 @@ gst_sanl_json_start (GstBaseTransform *trans)
    * frame (a missing model upstream, say) leaves an earlier run's
    * landmarks alone. The file is emptied when this run's first frame or
    * its end of stream arrives. */
-  fd = g_open (location, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+  fd = g_open (location, O_WRONLY | O_CLOEXEC, 0666);
+  if (fd < 0 && errno == ENOENT) {
+    fd = g_open (location, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0)
+      self->created = g_strdup (location);
+  }
   self->file = fd >= 0 ? fdopen (fd, "w") : NULL;
   if (!self->file) {
     if (fd >= 0)
       close (fd);
+    gst_sanl_json_forget_created (self, TRUE);
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         (_ ("Could not open file \"%s\" for writing."), location),
         GST_ERROR_SYSTEM);
@@ -259,6 +279,8 @@ gst_sanl_json_stop (GstBaseTransform *trans)
     fflush (self->file);
   self->file = NULL;
   self->own_file = FALSE;
+  /* a file this run created and never got to write stays no result */
+  gst_sanl_json_forget_created (self, !self->emptied);
 
   return TRUE;
 }

@@ -32,6 +32,7 @@ struct _GstSanlJson
   FILE *file;
   gboolean own_file;
   gboolean emptied; /* the file's earlier contents are gone */
+  gchar *created;   /* the path, when this run created the file */
   guint64 frame_count;
   gint width;
   gint height;

@@ -253,7 +253,8 @@ GST_START_TEST (test_json_non_finite_values_are_null)
 GST_END_TEST;
 
 /* The file's contents after running launch (with %s for its path) on a
- * file that held `before`; the run's error message, if any, in *msg. */
+ * file that held `before` (none when NULL); NULL when no file is left.
+ * The run's error message, if any, in *msg. */
 static gchar *
 contents_after_run (const gchar *launch_format, const gchar *before,
     GstMessage **msg)
@@ -262,36 +263,44 @@ contents_after_run (const gchar *launch_format, const gchar *before,
   gchar *launch = g_strdup_printf (launch_format, path);
   gchar *contents = NULL;
 
-  fail_unless (g_file_set_contents (path, before, -1, NULL));
+  if (before)
+    fail_unless (g_file_set_contents (path, before, -1, NULL));
   *msg = sanl_check_run (launch);
-  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
   remove_temp (path);
   g_free (launch);
   return contents;
 }
 
 /* A pipeline that fails before its first frame (the model upstream is
- * missing) leaves the landmarks of an earlier run in place. */
+ * missing) leaves the landmarks of an earlier run in place, and no file
+ * where there was none: an empty one would pass for an empty stream's. */
 GST_START_TEST (test_json_failed_start_keeps_file)
 {
+  const gchar *launch = "videotestsrc num-buffers=2 ! sanldetect "
+                        "model=/nonexistent/model.safetensors ! "
+                        "sanljson location=\"%s\" ! fakesink";
   GstMessage *msg;
   gchar *contents = contents_after_run (
-      "videotestsrc num-buffers=2 ! sanldetect "
-      "model=/nonexistent/model.safetensors ! sanljson location=\"%s\" ! "
-      "fakesink",
-      "{\"frame\": 0}\n{\"frame\": 1}\n", &msg);
+      launch, "{\"frame\": 0}\n{\"frame\": 1}\n", &msg);
 
   fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
   fail_unless_equals_string (contents, "{\"frame\": 0}\n{\"frame\": 1}\n");
   gst_message_unref (msg);
   g_free (contents);
+
+  contents = contents_after_run (launch, NULL, &msg);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
+  fail_unless (contents == NULL, "a file was left: \"%s\"", contents);
+  gst_message_unref (msg);
 }
 
 GST_END_TEST;
 
 /* A run replaces an earlier, longer file whole: its two lines and
  * nothing of what was there; a stream that ends before any frame leaves
- * the file empty. */
+ * an empty file, whether or not one was there. */
 GST_START_TEST (test_json_run_replaces_file)
 {
   GString *earlier = g_string_new (NULL);
@@ -319,6 +328,14 @@ GST_START_TEST (test_json_run_replaces_file)
   contents = contents_after_run (
       "videotestsrc num-buffers=0 ! sanljson location=\"%s\" ! fakesink",
       earlier->str, &msg);
+  fail_unless (msg == NULL);
+  fail_unless_equals_string (contents, "");
+  g_free (contents);
+
+  /* an empty stream's file is a result too, also where none was before */
+  contents = contents_after_run (
+      "videotestsrc num-buffers=0 ! sanljson location=\"%s\" ! fakesink",
+      NULL, &msg);
   fail_unless (msg == NULL);
   fail_unless_equals_string (contents, "");
   g_free (contents);
