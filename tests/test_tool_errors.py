@@ -198,7 +198,8 @@ def case_bench_py_errors():
     status 2, a model file the twin refuses with 1, each in one line."""
     if not have_torch():
         return SKIP
-    bench = [sys.executable, os.path.join(TORCH_DIR, "bench.py"), "--threads", "1"]
+    bench = [sys.executable, os.path.join(TORCH_DIR, "bench.py"), "--threads", "1",
+             "--bench", tool("sanl-bench")]
     with tempfile.TemporaryDirectory() as tmp:
         empty, text = os.path.join(tmp, "empty.safetensors"), os.path.join(tmp, "text.safetensors")
         open(empty, "wb").close()
@@ -213,6 +214,10 @@ def case_bench_py_errors():
             (bench + ["--model", empty], 1,
              f"bench.py: {empty}: too short for a safetensors header"),
             (bench + ["--model", text], 1, f"bench.py: {text}: header length"),
+            (bench + ["--model", MODEL, "--threads", "999"], 2,
+             "bench.py: error: --threads must be from 0 (one per processor) to 256, not 999"),
+            (bench + ["--model", MODEL, "--bench", os.path.join(tmp, "none")], 2,
+             f"bench.py: error: --bench {os.path.join(tmp, 'none')}: no sanl-bench to run"),
         ])
 
 
@@ -488,6 +493,8 @@ def case_train_bad_values():
              "train.py: error: --stage classifier needs --classes-data DIR"),
             (train + ["--stage", "landmarks", "--config", "tiny"], 2,
              "train.py: error: --stage landmarks needs --fld DIR or --synth DIR"),
+            (landmarks + ["--threads", "300"], 2,
+             "train.py: error: --threads must be from 0 (one per processor) to 256, not 300"),
         ]
         if not torch.cuda.is_available():
             cases.append((landmarks + ["--device", "cuda"], 2,
@@ -536,6 +543,27 @@ def case_train_limit_spans_classes():
         print(f"FAIL: expected {want}, and every item for --limit 0")
         return 1
     return 0
+
+
+def case_train_out_and_empty_sets():
+    """train.py says in one line, exit status 1, that --out is a file, or a
+    folder inside one, and that its sets hold no train garment (a folder
+    whose only garment is in val)."""
+    if not have_torch():
+        return SKIP
+    with tempfile.TemporaryDirectory() as tmp:
+        val_only, a_file = os.path.join(tmp, "val-only"), os.path.join(tmp, "file")
+        write_one_garment(val_only, "5 5 40 30")
+        open(a_file, "w").close()
+        train = [sys.executable, os.path.join(TORCH_DIR, "train.py"), "--stage", "landmarks",
+                 "--config", "tiny", "--fld", val_only, "--epochs", "1", "--steps", "1"]
+        return check_all([
+            (train + ["--out", a_file], 1, f"train.py: --out: [Errno 17] File exists: '{a_file}'"),
+            (train + ["--out", os.path.join(a_file, "sub")], 1,
+             "train.py: --out: [Errno 20] Not a directory"),
+            (train + ["--out", os.path.join(tmp, "run")], 1,
+             "train.py: the --fld and --synth sets hold no garment in their train splits"),
+        ])
 
 
 def case_train_bad_files():
@@ -595,6 +623,26 @@ def case_infer_options():
         ([infer, "--model", "", IMAGE], 1,
          "sanl-infer: no model file given: the path is empty"),
     ])
+
+
+def case_twin_dump_target():
+    """infer.py --dump refuses, before running, what sanl-infer refuses: an
+    empty path, a folder, a pipe, a missing folder, each in one line."""
+    if not have_torch():
+        return SKIP
+    twin = [sys.executable, os.path.join(TORCH_DIR, "infer.py"), "--model", MODEL]
+    with tempfile.TemporaryDirectory() as tmp:
+        pipe, missing = os.path.join(tmp, "pipe"), os.path.join(tmp, "no", "out")
+        os.mkfifo(pipe)
+        return check_all([
+            (twin + ["--dump", "", IMAGE], 1, "infer.py: --dump: no file given: the path is empty"),
+            (twin + ["--dump", tmp, IMAGE], 1,
+             f"infer.py: --dump: {tmp}: cannot write: not a regular file"),
+            (twin + ["--dump", pipe, IMAGE], 1,
+             f"infer.py: --dump: {pipe}: cannot write: not a regular file"),
+            (twin + ["--dump", missing, IMAGE], 1,
+             f"infer.py: --dump: {missing}: cannot write: No such file or directory"),
+        ])
 
 
 def case_infer_dump_target():

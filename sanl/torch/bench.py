@@ -31,6 +31,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+# sanl-bench's range of --threads
+MAX_THREADS = 256
 
 
 def parse_args():
@@ -50,8 +52,12 @@ def parse_args():
     ap.add_argument("--clip-frames", type=int, default=150,
                     help="frames in the generated clip (--pipeline)")
     args = ap.parse_args()
-    if args.threads < 0:
-        option_error(f"--threads must be 0 or more, not {args.threads}")
+    if not 0 <= args.threads <= MAX_THREADS:
+        option_error(f"--threads must be from 0 (one per processor) to {MAX_THREADS}, "
+                     f"not {args.threads}")
+    if not args.pipeline and not os.access(args.bench, os.X_OK):
+        option_error(f"--bench {args.bench}: no sanl-bench to run there; build the project "
+                     "first (meson setup build && ninja -C build)")
     for name in ("frames", "clip_frames"):
         if getattr(args, name) < 1:
             option_error(f"--{name.replace('_', '-')} must be 1 or more, "

@@ -164,6 +164,19 @@ def result_json(net, path, image, out, region, size):
             "category": category, "category_score": score, "landmarks": marks}
 
 
+def check_dump_target(path):
+    """None when --dump may write path (a regular file, through links, or a
+    new one in an existing folder), else the reason, in sanl-infer's words."""
+    if not path:
+        return "no file given: the path is empty"
+    if os.path.exists(path) and not os.path.isfile(path):
+        return f"{path}: cannot write: not a regular file"
+    folder = os.path.dirname(os.path.realpath(path)) or "."
+    if not os.path.isdir(folder):
+        return f"{path}: cannot write: No such file or directory"
+    return None
+
+
 def dump(out, path, image_path, model_path):
     """Write the outputs this run made, batch dimension dropped, as F32."""
     tensors = {name: out[name][0].float().contiguous() for name in DUMP_NAMES if name in out}
@@ -185,6 +198,11 @@ def main(argv=None):
               f"not {args.threads}", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    if args.dump is not None:
+        reason = check_dump_target(args.dump)
+        if reason:
+            print(f"infer.py: --dump: {reason}", file=sys.stderr)
+            return 1
 
     try:
         net = load_model(args.model)
@@ -208,7 +226,12 @@ def main(argv=None):
             print(f"infer.py: {path}: the network's outputs are not finite", file=sys.stderr)
             status = 1
         if args.dump and i == len(args.images) - 1:
-            dump(out, args.dump, path, args.model)
+            try:
+                dump(out, args.dump, path, args.model)
+            except OSError as e:
+                print(f"infer.py: --dump: {args.dump}: cannot write: {e.strerror}",
+                      file=sys.stderr)
+                status = 1
     return status
 
 

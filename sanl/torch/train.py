@@ -50,6 +50,8 @@ from model import CONFIGS, Classifier, SanlNet, gradcam, make_config  # noqa: E4
 # pixels), so it is scaled up to dominate the loss.
 HEATMAP_WEIGHT = 1000.0
 VISIBILITY_WEIGHT = 1.0
+# The C tools' range of --threads
+MAX_THREADS = 256
 # A view counts as holding no garment when no garment box has more than
 # this share of its area in it, nor covers more than this share of the view.
 NEGATIVE_MAX_OVERLAP = 0.1
@@ -598,6 +600,9 @@ def train_landmarks(args, d):
     if args.limit:
         real, synth = real[:args.limit], synth[:args.limit]
         val_sets = [(n, v[:args.limit], c, w) for n, v, c, w in val_sets]
+    if not real and not synth:
+        raise SystemExit("train.py: the --fld and --synth sets hold no garment in their "
+                         "train splits")
     pools = [load_landmark_items(d.shard(real), args.max_side, d, "loading real"),
              load_landmark_items(d.shard(synth), args.max_side, d, "loading synthetic")]
     weights = [0.0 if not pools[0] else 1.0 - args.synth_fraction,
@@ -788,8 +793,9 @@ def check_options(args):
                          f"{pool} pool; at most 1")
     if not 0.0 <= args.synth_fraction <= 1.0:
         option_error(f"--synth-fraction must be from 0 to 1, not {args.synth_fraction}")
-    if args.threads < 0:
-        option_error(f"--threads must be 0 or more, not {args.threads}")
+    if not 0 <= args.threads <= MAX_THREADS:
+        option_error(f"--threads must be from 0 (one per processor) to {MAX_THREADS}, "
+                     f"not {args.threads}")
     for name in ("batch", "epochs"):
         if getattr(args, name) < 1:
             option_error(f"--{name} must be 1 or more, not {getattr(args, name)}")
@@ -822,7 +828,10 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     torch.manual_seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        raise SystemExit(f"train.py: --out: {e}") from None
     if args.export_only:
         export_best(args)
         return
