@@ -24,6 +24,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 
@@ -634,6 +635,9 @@ def case_twin_dump_target():
     with tempfile.TemporaryDirectory() as tmp:
         pipe, missing = os.path.join(tmp, "pipe"), os.path.join(tmp, "no", "out")
         os.mkfifo(pipe)
+        # a reader, so that a tool that does write into the pipe finishes
+        # (and fails the check) instead of waiting for one forever
+        threading.Thread(target=lambda: open(pipe, "rb").read(), daemon=True).start()
         return check_all([
             (twin + ["--dump", "", IMAGE], 1, "infer.py: --dump: no file given: the path is empty"),
             (twin + ["--dump", tmp, IMAGE], 1,
