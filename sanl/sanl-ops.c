@@ -93,13 +93,6 @@ sanl_linear_forward (const SanlLinear *linear, const float *x, float *y)
 /* Elementwise                                                             */
 
 void
-sanl_relu (float *x, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
-
-void
 sanl_add (float *y, const float *x, gsize n)
 {
   for (gsize i = 0; i < n; i++)

@@ -185,8 +185,6 @@ void sanl_global_avg_pool (const float *x, int c, int hw, float *y);
 /* y (cout) = W x + b. */
 void sanl_linear_forward (const SanlLinear *linear, const float *x, float *y);
 
-void sanl_relu (float *x, gsize n);
-
 /* y += x, elementwise. */
 void sanl_add (float *y, const float *x, gsize n);
 

@@ -460,17 +460,6 @@ test_linear (void)
 }
 
 static void
-test_relu (void)
-{
-  float x[5] = { -3.5f, -0.0f, 0.0f, 1e-30f, 2.25f };
-  const float want[5] = { 0.0f, 0.0f, 0.0f, 1e-30f, 2.25f };
-
-  sanl_relu (x, 5);
-  for (int i = 0; i < 5; i++)
-    g_assert_cmpfloat (x[i], ==, want[i]);
-}
-
-static void
 test_add (void)
 {
   float y[3] = { 1.0f, -2.0f, 0.5f };
@@ -811,7 +800,6 @@ main (int argc, char **argv)
       "/layers/max-pool/2x2-drops-odd-edge", test_max_pool_2x2_drops_odd_edge);
   g_test_add_func ("/layers/global-avg-pool", test_global_avg_pool);
   g_test_add_func ("/layers/linear", test_linear);
-  g_test_add_func ("/layers/relu", test_relu);
   g_test_add_func ("/layers/add", test_add);
   g_test_add_func ("/layers/upsample2-add", test_upsample2_add);
   g_test_add_func ("/layers/softmax-rows", test_softmax_rows);
