@@ -628,26 +628,40 @@ def case_infer_options():
 
 
 def case_twin_dump_target():
-    """infer.py --dump refuses, before running, what sanl-infer refuses: an
-    empty path, a folder, a pipe, a missing folder, each in one line."""
+    """infer.py and sanl-infer --dump refuse, before running any image, an
+    empty path, a folder, a pipe and a missing folder, each in one line and
+    in the same words."""
     if not have_torch():
         return SKIP
-    twin = [sys.executable, os.path.join(TORCH_DIR, "infer.py"), "--model", MODEL]
+    tools = [("infer.py", [sys.executable, os.path.join(TORCH_DIR, "infer.py")]),
+             ("sanl-infer", [tool("sanl-infer")])]
     with tempfile.TemporaryDirectory() as tmp:
         pipe, missing = os.path.join(tmp, "pipe"), os.path.join(tmp, "no", "out")
         os.mkfifo(pipe)
         # a reader, so that a tool that does write into the pipe finishes
         # (and fails the check) instead of waiting for one forever
         threading.Thread(target=lambda: open(pipe, "rb").read(), daemon=True).start()
-        return check_all([
-            (twin + ["--dump", "", IMAGE], 1, "infer.py: --dump: no file given: the path is empty"),
-            (twin + ["--dump", tmp, IMAGE], 1,
-             f"infer.py: --dump: {tmp}: cannot write: not a regular file"),
-            (twin + ["--dump", pipe, IMAGE], 1,
-             f"infer.py: --dump: {pipe}: cannot write: not a regular file"),
-            (twin + ["--dump", missing, IMAGE], 1,
-             f"infer.py: --dump: {missing}: cannot write: No such file or directory"),
-        ])
+        cases = []
+        for name, cmd in tools:
+            # the image is missing too: a tool that ran before checking would say so
+            run_one = cmd + ["--model", MODEL, "--dump"]
+            absent = os.path.join(tmp, "absent.png")
+            cases += [
+                (run_one + ["", absent], 1, f"{name}: --dump: no file given: the path is empty"),
+                (run_one + [tmp, absent], 1, f"{name}: {tmp}: cannot write: not a regular file"),
+                (run_one + [pipe, absent], 1, f"{name}: {pipe}: cannot write: not a regular file"),
+                (run_one + [missing, absent], 1,
+                 f"{name}: {missing}: cannot write: No such file or directory"),
+            ]
+        failures = check_all(cases)
+        # nothing was said of the image: the run never started
+        for _, cmd in tools:
+            code, out, err = run(cmd + ["--model", MODEL, "--dump", tmp,
+                                        os.path.join(tmp, "absent.png")])
+            if "absent.png" in err:
+                print(f"FAIL: {cmd[-1]} ran an image before refusing --dump: {err!r}")
+                failures += 1
+        return failures
 
 
 def case_infer_dump_target():

@@ -237,6 +237,46 @@ not_regular:
   return FALSE;
 }
 
+/* Whether --dump can write path, checked before any image is run, with
+ * the words the write itself would use: an empty path, a path that
+ * exists and is not a regular file (through links), or one whose folder
+ * is missing. */
+static gboolean
+check_dump_target (const char *path, GError **error)
+{
+  g_autofree char *target = NULL;
+  g_autofree char *folder = NULL;
+  GStatBuf st;
+
+  if (!*path) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+        "--dump: no file given: the path is empty");
+    return FALSE;
+  }
+  if (g_stat (path, &st) == 0) {
+    if (S_ISREG (st.st_mode))
+      return TRUE;
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+        "%s: cannot write: not a regular file", path);
+    return FALSE;
+  }
+  /* a new file, or a link to one: its folder must exist */
+  target = g_file_read_link (path, NULL);
+  if (target && !g_path_is_absolute (target)) {
+    g_autofree char *base = g_path_get_dirname (path);
+    char *joined = g_build_filename (base, target, NULL);
+
+    g_free (target);
+    target = joined;
+  }
+  folder = g_path_get_dirname (target ? target : path);
+  if (g_file_test (folder, G_FILE_TEST_IS_DIR))
+    return TRUE;
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+      "%s: cannot write: %s", path, g_strerror (ENOENT));
+  return FALSE;
+}
+
 /* OUT: 8-byte little-endian header length, the header padded with spaces
  * to a multiple of 8, then the little-endian F32 data. */
 static gboolean
@@ -407,6 +447,10 @@ main (int argc, char **argv)
     return 2;
   }
   sanl_set_threads (opt_threads);
+  if (opt_dump && !check_dump_target (opt_dump, &error)) {
+    g_printerr ("sanl-infer: %s\n", error->message);
+    return 1;
+  }
 
   model = sanl_model_load (opt_model, &error);
   if (!model) {

@@ -168,7 +168,7 @@ def check_dump_target(path):
     """None when --dump may write path (a regular file, through links, or a
     new one in an existing folder), else the reason, in sanl-infer's words."""
     if not path:
-        return "no file given: the path is empty"
+        return "--dump: no file given: the path is empty"
     if os.path.exists(path) and not os.path.isfile(path):
         return f"{path}: cannot write: not a regular file"
     folder = os.path.dirname(os.path.realpath(path)) or "."
@@ -201,7 +201,7 @@ def main(argv=None):
     if args.dump is not None:
         reason = check_dump_target(args.dump)
         if reason:
-            print(f"infer.py: --dump: {reason}", file=sys.stderr)
+            print(f"infer.py: {reason}", file=sys.stderr)
             return 1
 
     try:
@@ -229,8 +229,7 @@ def main(argv=None):
             try:
                 dump(out, args.dump, path, args.model)
             except OSError as e:
-                print(f"infer.py: --dump: {args.dump}: cannot write: {e.strerror}",
-                      file=sys.stderr)
+                print(f"infer.py: {args.dump}: cannot write: {e.strerror}", file=sys.stderr)
                 status = 1
     return status
 
