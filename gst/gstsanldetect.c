@@ -1287,10 +1287,10 @@ gst_sanl_detect_post_message (
 
   s = gst_structure_new ("sanldetect", "timestamp", G_TYPE_UINT64, pts,
       "stream-time", G_TYPE_UINT64, stream_time, "running-time", G_TYPE_UINT64,
-      running_time, "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buffer), "frame",
-      G_TYPE_UINT64, self->frame_count, "inferred", G_TYPE_BOOLEAN, inferred,
-      "attention-computed", G_TYPE_BOOLEAN, inferred && self->maps_computed,
-      NULL);
+      running_time, "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (buffer),
+      "frame", G_TYPE_UINT64, self->frame_count, "inferred", G_TYPE_BOOLEAN,
+      inferred, "attention-computed", G_TYPE_BOOLEAN,
+      inferred && self->maps_computed, NULL);
   gst_structure_take_value (s, "garments", &garments);
 
   gst_element_post_message (

@@ -629,8 +629,8 @@ unpremultiply_pixel (guint32 p)
  * drawing left as it was gets its saved original back, bit for bit; only
  * drawn pixels are unpremultiplied. */
 static void
-restore_straight (guint8 *data, const guint8 *saved, gint width, gint height,
-    gint stride)
+restore_straight (
+    guint8 *data, const guint8 *saved, gint width, gint height, gint stride)
 {
   gint x, y;
 

@@ -183,8 +183,8 @@ sanl_conv_forward_residual (const SanlConv *conv, const float *x, int h, int w,
 
   /* y (cout, n) = weight (cout, kk) col (kk, n), then bias, residual and
    * ReLU on each slice as soon as it is computed */
-  sanl_gemm_fused (conv->cout, n, kk, conv->weight, kk, col, n, 0.0f, y, n,
-      &finish);
+  sanl_gemm_fused (
+      conv->cout, n, kk, conv->weight, kk, col, n, 0.0f, y, n, &finish);
 }
 
 void

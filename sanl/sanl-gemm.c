@@ -45,7 +45,7 @@ typedef struct
   float *c;
   int ldc;
   gboolean by_columns;
-  int slice; /* columns (or rows) per slice */
+  int slice;                    /* columns (or rows) per slice */
   const SanlEpilogue *epilogue; /* or NULL */
 } Gemm;
 

@@ -323,8 +323,7 @@ sanl_winograd_forward (const SanlConv *conv, const float *x, int h, int w,
   float *v = work;                                      /* (36, cin, T) */
   float *m = work + (gsize) POINTS * conv->cin * tiles; /* (36, cout, T) */
   float *strip = m + (gsize) POINTS * conv->cout * tiles;
-  WinogradJob job
-      = { conv, x, h, w, th, tw, v, m, strip, y, residual, relu };
+  WinogradJob job = { conv, x, h, w, th, tw, v, m, strip, y, residual, relu };
 
   /* V: the channels split among the ways, each with its own strip */
   sanl_parallel_for_sized (

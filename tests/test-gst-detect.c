@@ -186,6 +186,20 @@ GST_START_TEST (test_padded_strides)
 
 GST_END_TEST;
 
+/* Frame i of a changing 48x48 RGB sequence (half filled with 40 i). */
+static GstBuffer *
+changing_frame (guint i)
+{
+  GstBuffer *in = sanl_check_frame (GST_VIDEO_FORMAT_RGB, 48, 48, 0);
+  GstMapInfo map;
+
+  gst_buffer_map (in, &map, GST_MAP_WRITE);
+  memset (map.data, 40 * i, map.size / 2);
+  gst_buffer_unmap (in, &map);
+  GST_BUFFER_PTS (in) = i * GST_SECOND / 30;
+  return in;
+}
+
 /* Returns the "sanldetect" element messages posted so far, in order. */
 static GList *
 pop_detect_messages (GstBus *bus)
@@ -217,18 +231,12 @@ GST_START_TEST (test_inference_interval)
 
   gst_element_set_bus (h->element, bus);
   for (i = 0; i < 8; i++) {
-    /* A different picture every frame: the size changes the pattern */
-    GstBuffer *in = sanl_check_frame (GST_VIDEO_FORMAT_RGB, 48, 48, 0);
     GstBuffer *out;
     GstSanlMeta *meta;
-    GstMapInfo map;
 
-    gst_buffer_map (in, &map, GST_MAP_WRITE);
-    memset (map.data, 40 * i, map.size / 2);
-    gst_buffer_unmap (in, &map);
-    GST_BUFFER_PTS (in) = i * GST_SECOND / 30;
-
-    fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+    /* A different picture every frame */
+    fail_unless_equals_int (
+        gst_harness_push (h, changing_frame (i)), GST_FLOW_OK);
     out = gst_harness_pull (h);
     meta = gst_buffer_get_sanl_meta (out);
     fail_unless (meta != NULL, "frame %u has no meta", i);
@@ -273,16 +281,10 @@ push_changing_frames (GstHarness *h, guint n)
   guint i;
 
   for (i = 0; i < n; i++) {
-    GstBuffer *in = sanl_check_frame (GST_VIDEO_FORMAT_RGB, 48, 48, 0);
     GstBuffer *out;
-    GstMapInfo map;
 
-    gst_buffer_map (in, &map, GST_MAP_WRITE);
-    memset (map.data, 40 * i, map.size / 2);
-    gst_buffer_unmap (in, &map);
-    GST_BUFFER_PTS (in) = i * GST_SECOND / 30;
-
-    fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+    fail_unless_equals_int (
+        gst_harness_push (h, changing_frame (i)), GST_FLOW_OK);
     out = gst_harness_pull (h);
     fail_unless (gst_buffer_get_sanl_meta (out) != NULL, "frame %u", i);
     fail_unless_equals_int (sanl_check_count_metas (out), 1);
@@ -1034,20 +1036,6 @@ GST_START_TEST (test_track_ignores_edge_points)
 
 GST_END_TEST;
 
-/* Frame i of a changing 48x48 RGB sequence (half filled with 40 i). */
-static GstBuffer *
-changing_frame (guint i)
-{
-  GstBuffer *in = sanl_check_frame (GST_VIDEO_FORMAT_RGB, 48, 48, 0);
-  GstMapInfo map;
-
-  gst_buffer_map (in, &map, GST_MAP_WRITE);
-  memset (map.data, 40 * i, map.size / 2);
-  gst_buffer_unmap (in, &map);
-  GST_BUFFER_PTS (in) = i * GST_SECOND / 30;
-  return in;
-}
-
 /* A flush (a seek) breaks the frames' continuity: with
  * inference-interval=3 the frame after it is inferred afresh on the whole
  * frame, exactly as a new element infers it, instead of carrying the
@@ -1061,7 +1049,8 @@ GST_START_TEST (test_flush_forgets_earlier_frames)
   GstBuffer *out, *want;
   GstSanlMeta before;
 
-  fail_unless_equals_int (gst_harness_push (h, changing_frame (0)), GST_FLOW_OK);
+  fail_unless_equals_int (
+      gst_harness_push (h, changing_frame (0)), GST_FLOW_OK);
   out = gst_harness_pull (h);
   before = *gst_buffer_get_sanl_meta (out);
   gst_buffer_unref (out);
@@ -1071,7 +1060,8 @@ GST_START_TEST (test_flush_forgets_earlier_frames)
   gst_segment_init (&segment, GST_FORMAT_TIME);
   fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
 
-  fail_unless_equals_int (gst_harness_push (h, changing_frame (5)), GST_FLOW_OK);
+  fail_unless_equals_int (
+      gst_harness_push (h, changing_frame (5)), GST_FLOW_OK);
   out = gst_harness_pull (h);
   fail_unless_equals_int (
       gst_harness_push (fresh, changing_frame (5)), GST_FLOW_OK);
@@ -1107,7 +1097,8 @@ GST_START_TEST (test_messages_in_bytes_segment)
   gst_element_set_bus (h->element, bus);
   gst_segment_init (&segment, GST_FORMAT_BYTES);
   fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
-  fail_unless_equals_int (gst_harness_push (h, changing_frame (1)), GST_FLOW_OK);
+  fail_unless_equals_int (
+      gst_harness_push (h, changing_frame (1)), GST_FLOW_OK);
   out = gst_harness_pull (h);
   fail_unless (gst_buffer_get_sanl_meta (out) != NULL);
 

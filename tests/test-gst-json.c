@@ -256,8 +256,8 @@ GST_END_TEST;
  * file that held `before` (none when NULL); NULL when no file is left.
  * The run's error message, if any, in *msg. */
 static gchar *
-contents_after_run (const gchar *launch_format, const gchar *before,
-    GstMessage **msg)
+contents_after_run (
+    const gchar *launch_format, const gchar *before, GstMessage **msg)
 {
   gchar *path = temp_path ("out.jsonl");
   gchar *launch = g_strdup_printf (launch_format, path);
@@ -282,8 +282,8 @@ GST_START_TEST (test_json_failed_start_keeps_file)
                         "model=/nonexistent/model.safetensors ! "
                         "sanljson location=\"%s\" ! fakesink";
   GstMessage *msg;
-  gchar *contents = contents_after_run (
-      launch, "{\"frame\": 0}\n{\"frame\": 1}\n", &msg);
+  gchar *contents
+      = contents_after_run (launch, "{\"frame\": 0}\n{\"frame\": 1}\n", &msg);
 
   fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
   fail_unless_equals_string (contents, "{\"frame\": 0}\n{\"frame\": 1}\n");
@@ -317,8 +317,8 @@ GST_START_TEST (test_json_run_replaces_file)
   fail_unless (msg == NULL);
   lines = g_strsplit (contents, "\n", -1);
   fail_unless_equals_int (g_strv_length (lines), 3);
-  fail_unless_equals_string (
-      lines[0], "{\"pts\":0,\"frame\":0,\"width\":32,\"height\":24,\"garments\":[]}");
+  fail_unless_equals_string (lines[0],
+      "{\"pts\":0,\"frame\":0,\"width\":32,\"height\":24,\"garments\":[]}");
   fail_unless (g_str_has_prefix (lines[1], "{\"pts\":"));
   fail_unless_equals_string (lines[2], "");
   fail_if (strstr (contents, "old") != NULL);
@@ -334,8 +334,8 @@ GST_START_TEST (test_json_run_replaces_file)
 
   /* an empty stream's file is a result too, also where none was before */
   contents = contents_after_run (
-      "videotestsrc num-buffers=0 ! sanljson location=\"%s\" ! fakesink",
-      NULL, &msg);
+      "videotestsrc num-buffers=0 ! sanljson location=\"%s\" ! fakesink", NULL,
+      &msg);
   fail_unless (msg == NULL);
   fail_unless_equals_string (contents, "");
   g_free (contents);

@@ -243,8 +243,8 @@ GST_START_TEST (test_translucent_pixels_kept_exactly)
     for (gint y = 0; y < H; y++)
       for (gint x = 0; x < W; x++) {
         const guint8 *p = pixel (&map, x, y);
-        guint8 want[4] = { 96, (y * W + x) % 256, 255 - (y * W + x) % 256,
-          alphas[n] };
+        guint8 want[4]
+            = { 96, (y * W + x) % 256, 255 - (y * W + x) % 256, alphas[n] };
 
         if (nearest_point (x, y) <= RADIUS + M_SQRT1_2)
           continue;

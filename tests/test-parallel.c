@@ -166,8 +166,8 @@ check_fused (const Shape *s, int threads, gboolean with_bias,
   g_autofree float *bias = pattern (s->m, 7);
   g_autofree float *res = pattern ((gsize) s->m * ldc, 8);
   g_autofree float *c0 = g_memdup2 (c, (gsize) s->m * ldc * sizeof (float));
-  SanlEpilogue ep = { with_bias ? bias : NULL, with_residual ? res : NULL,
-    relu };
+  SanlEpilogue ep
+      = { with_bias ? bias : NULL, with_residual ? res : NULL, relu };
 
   sanl_set_threads (threads);
   sanl_gemm_fused (s->m, s->n, s->k, a, lda, b, ldb, beta, c, ldc, &ep);

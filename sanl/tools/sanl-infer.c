@@ -272,8 +272,8 @@ check_dump_target (const char *path, GError **error)
   folder = g_path_get_dirname (target ? target : path);
   if (g_file_test (folder, G_FILE_TEST_IS_DIR))
     return TRUE;
-  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
-      "%s: cannot write: %s", path, g_strerror (ENOENT));
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: cannot write: %s",
+      path, g_strerror (ENOENT));
   return FALSE;
 }
 

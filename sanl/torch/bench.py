@@ -31,8 +31,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-# sanl-bench's range of --threads
-MAX_THREADS = 256
+
+sys.path.insert(0, HERE)
+from tool_options import threads_problem  # noqa: E402
 
 
 def parse_args():
@@ -52,9 +53,8 @@ def parse_args():
     ap.add_argument("--clip-frames", type=int, default=150,
                     help="frames in the generated clip (--pipeline)")
     args = ap.parse_args()
-    if not 0 <= args.threads <= MAX_THREADS:
-        option_error(f"--threads must be from 0 (one per processor) to {MAX_THREADS}, "
-                     f"not {args.threads}")
+    if threads_problem(args.threads):
+        option_error(threads_problem(args.threads))
     if not args.pipeline and not os.access(args.bench, os.X_OK):
         option_error(f"--bench {args.bench}: no sanl-bench to run there; build the project "
                      "first (meson setup build && ninja -C build)")

@@ -24,9 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data as D  # noqa: E402
 from model import SanlNet, decode  # noqa: E402
 from preprocess import letterbox  # noqa: E402
-
-# More torch threads than this is a typo, not a machine (sanl-eval's limit).
-MAX_THREADS = 256
+from tool_options import threads_problem  # noqa: E402
 
 
 def predict(net, image, region, attention=True):
@@ -142,9 +140,8 @@ def main():
     ap.add_argument("--whole", action="store_true",
                     help="analyse whole pictures, not the labelled boxes")
     args = ap.parse_args()
-    if not 0 <= args.threads <= MAX_THREADS:
-        print(f"eval.py: --threads must be from 0 (one per processor) to {MAX_THREADS}, "
-              f"not {args.threads}", file=sys.stderr)
+    if threads_problem(args.threads):
+        print(f"eval.py: {threads_problem(args.threads)}", file=sys.stderr)
         sys.exit(2)
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     try:

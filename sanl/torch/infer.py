@@ -35,11 +35,10 @@ import safetensors_io  # noqa: E402
 from config_check import parse_config  # noqa: E402
 from model import FORMAT_VERSION, SanlNet, decode, top_class  # noqa: E402
 from preprocess import letterbox  # noqa: E402
+from tool_options import MAX_THREADS, threads_problem  # noqa: E402
 
 # Most pixels an image may have, as in sanl-infer: 256 Mpixel.
 MAX_PIXELS = 1 << 28
-# sanl-infer's range of --threads
-MAX_THREADS = 256
 
 # Raw outputs in a dump, in sanl-infer's order.
 DUMP_NAMES = ["input", "attention.1", "attention.2", "attention.3", "attention.4",
@@ -193,9 +192,8 @@ def main(argv=None):
     ap.add_argument("--dump", metavar="OUT", help="write the last image's raw outputs")
     ap.add_argument("images", nargs="+", metavar="IMAGE")
     args = ap.parse_args(argv)
-    if not 0 <= args.threads <= MAX_THREADS:
-        print(f"infer.py: --threads must be from 0 (one per processor) to {MAX_THREADS}, "
-              f"not {args.threads}", file=sys.stderr)
+    if threads_problem(args.threads):
+        print(f"infer.py: {threads_problem(args.threads)}", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     if args.dump is not None:

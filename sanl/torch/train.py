@@ -45,13 +45,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data as D  # noqa: E402
 import eval as E  # noqa: E402
 from model import CONFIGS, Classifier, SanlNet, gradcam, make_config  # noqa: E402
+from tool_options import threads_problem  # noqa: E402
 
 # Heatmap MSE is tiny next to the BCE (a sigma-1 Gaussian covers ~3 of 2304
 # pixels), so it is scaled up to dominate the loss.
 HEATMAP_WEIGHT = 1000.0
 VISIBILITY_WEIGHT = 1.0
-# The C tools' range of --threads
-MAX_THREADS = 256
 # A view counts as holding no garment when no garment box has more than
 # this share of its area in it, nor covers more than this share of the view.
 NEGATIVE_MAX_OVERLAP = 0.1
@@ -793,9 +792,8 @@ def check_options(args):
                          f"{pool} pool; at most 1")
     if not 0.0 <= args.synth_fraction <= 1.0:
         option_error(f"--synth-fraction must be from 0 to 1, not {args.synth_fraction}")
-    if not 0 <= args.threads <= MAX_THREADS:
-        option_error(f"--threads must be from 0 (one per processor) to {MAX_THREADS}, "
-                     f"not {args.threads}")
+    if threads_problem(args.threads):
+        option_error(threads_problem(args.threads))
     for name in ("batch", "epochs"):
         if getattr(args, name) < 1:
             option_error(f"--{name} must be 1 or more, not {getattr(args, name)}")
