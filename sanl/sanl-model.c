@@ -413,6 +413,8 @@ sanl_model_load (const char *path, GError **error)
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  /* before any session of this model runs a product */
+  sanl_blas_match_processor ();
   st = sanl_safetensors_open (path, error);
   if (st == NULL)
     return NULL;

@@ -166,6 +166,7 @@ set_ways (int threads)
 {
   __atomic_store_n (&engine_threads, CLAMP (threads, 1, SANL_PARALLEL_MAX_WAYS),
       __ATOMIC_RELEASE);
+  sanl_blas_match_processor ();
   openblas_set_num_threads (1);
 }
 

@@ -203,6 +203,27 @@ void sanl_nonlocal_forward (const SanlNonLocal *block, float *x, int h, int w,
     const float *attention, float *work);
 
 /* ---------------------------------------------------------------------- */
+/* OpenBLAS kernels (sanl-blas.c)                                          */
+
+/* Once per process, before the engine's first product: when OpenBLAS
+ * picked kernels for narrower vectors than this processor runs, has it
+ * take the fitting ones, unless OPENBLAS_CORETYPE chose them. */
+void sanl_blas_match_processor (void);
+
+/* What sanl_blas_match_processor does once, each time it is called. */
+void sanl_blas_choose_kernels (void);
+
+/* The OpenBLAS kernel name for a processor with these instruction sets
+ * when current (an openblas_get_corename value) is of an older family;
+ * NULL when current fits, or is not a known x86-64 kernel. */
+const char *sanl_blas_kernel_for (
+    const char *current, gboolean avx512, gboolean avx2, gboolean avx);
+
+/* Has a DYNAMIC_ARCH OpenBLAS switch to the named kernels; FALSE when it
+ * cannot (another build) or chose others. Not while products run. */
+gboolean sanl_blas_switch_kernel (const char *name);
+
+/* ---------------------------------------------------------------------- */
 /* Fork-join over the engine's own loops (sanl-parallel.c)                 */
 
 /* Most ways a loop is split into, the caller's thread included. */

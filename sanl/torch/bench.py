@@ -2,9 +2,10 @@
 
     /usr/bin/python3 sanl/torch/bench.py --config paper --threads 2
 
-Exports seeded random weights for the config (or takes --model), runs the
-twin with Grad-CAM on a fixed input, runs build/sanl/tools/sanl-bench on
-the same file and thread count, prints both side by side stage by stage
+Exports seeded random weights for the config (or takes --model), runs
+build/sanl/tools/sanl-bench on it, then the twin with Grad-CAM on a fixed
+input at the same thread count and on the OpenBLAS kernels the engine
+reports (unless OPENBLAS_CORETYPE is set), prints both side by side stage by stage
 (the twin's stages timed through module hooks; its attention is
 everything before the backbone, Grad-CAM's forward and backward passes),
 and prints as its last line `speedup X.XX` (twin ms per frame / engine ms
@@ -173,9 +174,13 @@ def time_engine(bench, model_path, frames, threads, attention):
            "--threads", str(threads), "--attention", attention]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     sys.stdout.write(out)
+    kernels = None
+    for line in out.splitlines():
+        if line.startswith("blas kernels "):
+            kernels = line.split()[2]
     for line in out.splitlines():
         if line.startswith("ms/frame "):
-            return float(line.split()[1]), engine_stages(out)
+            return float(line.split()[1]), engine_stages(out), kernels
     raise RuntimeError("sanl-bench printed no ms/frame line")
 
 
@@ -236,9 +241,6 @@ def main():
         return
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     sys.path.insert(0, HERE)
-    import torch
-
-    torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         model_path = args.model
         if model_path is None:
@@ -246,16 +248,29 @@ def main():
             subprocess.run([sys.executable, os.path.join(HERE, "export.py"),
                             "--config", args.config, "--seed", "1",
                             "--output", model_path], check=True)
+        try:
+            engine_ms, stages, kernels = time_engine(args.bench, model_path, args.frames,
+                                                     args.threads, args.attention)
+        except subprocess.CalledProcessError as e:
+            # A file the engine refuses gets the twin loader's words, as
+            # infer.py and eval.py give them; else sanl-bench's own.
+            load_twin(model_path)
+            sys.exit(f"bench.py: {e.stderr.strip() or e}")
+        # The twin's matrix products run on OpenBLAS too: the same kernels as the
+        # engine's, which may have switched from the ones OpenBLAS picked at load.
+        if kernels and "OPENBLAS_CORETYPE" not in os.environ:
+            os.environ["OPENBLAS_CORETYPE"] = kernels
+        import torch
+
+        torch.set_num_threads(args.threads)
         net = load_twin(model_path)
         twin_ms, twin_stages = time_twin(net, args.frames, args.attention)
-        engine_ms, stages = time_engine(args.bench, model_path, args.frames, args.threads,
-                                        args.attention)
     print(f"{'stage':<14}{'twin ms':>10}{'engine ms':>11}{'twin/engine':>13}")
     for name in STAGES:
         ratio = twin_stages[name] / stages[name] if stages[name] > 0 else float("nan")
         print(f"{name:<14}{twin_stages[name]:>10.2f}{stages[name]:>11.2f}{ratio:>13.2f}")
     print(f"twin {twin_ms:.2f} ms/frame, engine {engine_ms:.2f} ms/frame, "
-          f"threads {args.threads}")
+          f"threads {args.threads}, blas kernels {kernels}")
     print(f"speedup {twin_ms / engine_ms:.2f}")
 
 
