@@ -620,11 +620,11 @@ gst_sanl_detect_start (GstBaseTransform *trans)
 
   GST_INFO_OBJECT (self,
       "loaded model %s (%s): input %d, %d landmarks, "
-      "%d classes",
+      "%d classes; OpenBLAS %s kernels",
       path, sanl_model_get_name (self->model),
       sanl_model_get_input_size (self->model),
       sanl_model_get_n_landmarks (self->model),
-      sanl_model_get_n_classes (self->model));
+      sanl_model_get_n_classes (self->model), sanl_get_blas_kernels ());
 
   gst_sanl_detect_reset (self);
   g_free (path);

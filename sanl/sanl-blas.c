@@ -178,3 +178,9 @@ sanl_blas_match_processor (void)
     g_once_init_leave (&done, 1);
   }
 }
+
+const char *
+sanl_get_blas_kernels (void)
+{
+  return openblas_get_corename ();
+}

@@ -187,6 +187,13 @@ gsize sanl_session_get_arena_size (SanlSession *session);
  * count. */
 void sanl_set_threads (int n_threads);
 
+/* The OpenBLAS kernels the engine's products run on ("SkylakeX",
+ * "Haswell", ...). From the first model load on, the ones this processor
+ * runs best, unless OPENBLAS_CORETYPE chose others: OpenBLAS falls back
+ * to older kernels on processors newer than itself, and the engine
+ * switches it. */
+const char *sanl_get_blas_kernels (void);
+
 G_END_DECLS
 
 #endif /* SANL_H */

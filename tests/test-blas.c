@@ -149,6 +149,7 @@ test_choose_leaves_generic_kernels (void)
     return;
   sanl_blas_choose_kernels ();
   g_assert_cmpstr (openblas_get_corename (), ==, expected_kernel ());
+  g_assert_cmpstr (sanl_get_blas_kernels (), ==, expected_kernel ());
   assert_product_right ();
 
   g_assert_true (sanl_blas_switch_kernel (original));

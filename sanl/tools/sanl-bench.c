@@ -118,7 +118,7 @@ print_report (const SanlModel *model, SanlAttention attention,
       sanl_model_get_path (model), sanl_model_get_name (model),
       sanl_model_get_input_size (model), threads, frames,
       attention == SANL_ATTENTION_NONE ? "none" : "gradcam");
-  printf ("blas kernels %s\n", openblas_get_corename ());
+  printf ("blas kernels %s\n", sanl_get_blas_kernels ());
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     printf ("%-20s %9.2f ms\n", names[i], values[i] / frames);
   printf ("%-20s %9.2f ms\n", "total", total);
