@@ -153,9 +153,10 @@ sanl_blas_choose_kernels (void)
   if (wanted == NULL) {
     g_debug ("OpenBLAS kernels: %s", current);
   } else if (g_getenv ("OPENBLAS_CORETYPE") != NULL) {
-    g_debug ("OpenBLAS kernels: %s, as OPENBLAS_CORETYPE asks, where this "
-             "processor runs %s",
-        current, wanted);
+    /* OpenBLAS read the variable when it loaded, if it was set by then */
+    g_debug ("OpenBLAS kernels: %s, left as they are because "
+             "OPENBLAS_CORETYPE is set (to \"%s\"); this processor runs %s",
+        current, g_getenv ("OPENBLAS_CORETYPE"), wanted);
   } else if (sanl_blas_switch_kernel (wanted)) {
     g_debug (
         "OpenBLAS kernels: %s for this processor, not %s", wanted, current);
