@@ -191,7 +191,9 @@ void sanl_set_threads (int n_threads);
  * "Haswell", ...). From the first model load on, the ones this processor
  * runs best, unless OPENBLAS_CORETYPE chose others: OpenBLAS falls back
  * to older kernels on processors newer than itself, and the engine
- * switches it. */
+ * switches it, for the whole process. A program whose other threads call
+ * OpenBLAS loads its first model before they start, or sets
+ * OPENBLAS_CORETYPE itself. */
 const char *sanl_get_blas_kernels (void);
 
 G_END_DECLS
