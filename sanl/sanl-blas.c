@@ -15,8 +15,6 @@
 #include "sanl-private.h"
 
 #include <cblas.h>
-#include <stdlib.h>
-#include <string.h>
 
 /* A DYNAMIC_ARCH build exports these; another build leaves them NULL. */
 extern void gotoblas_dynamic_init (void) __attribute__ ((weak));
@@ -118,12 +116,11 @@ processor_features (gboolean *avx512, gboolean *avx2, gboolean *avx)
 gboolean
 sanl_blas_switch_kernel (const char *name)
 {
-  const char *user = g_getenv ("OPENBLAS_CORETYPE");
-  char *saved = user ? g_strdup (user) : NULL;
-  gboolean switched;
+  char *saved;
 
   if (gotoblas_dynamic_init == NULL || gotoblas_dynamic_quit == NULL)
     return FALSE;
+  saved = g_strdup (g_getenv ("OPENBLAS_CORETYPE"));
 
   /* OpenBLAS reads the name only from its environment variable, and only
    * while it has no kernels; the variable is put back as it was */
@@ -136,8 +133,7 @@ sanl_blas_switch_kernel (const char *name)
     g_unsetenv ("OPENBLAS_CORETYPE");
   g_free (saved);
 
-  switched = g_ascii_strcasecmp (openblas_get_corename (), name) == 0;
-  return switched;
+  return g_ascii_strcasecmp (openblas_get_corename (), name) == 0;
 }
 
 void

@@ -5,8 +5,8 @@
 Exports seeded random weights for the config (or takes --model), runs
 build/sanl/tools/sanl-bench on it, then the twin with Grad-CAM on a fixed
 input at the same thread count and on the OpenBLAS kernels the engine
-reports (unless OPENBLAS_CORETYPE is set), prints both side by side stage by stage
-(the twin's stages timed through module hooks; its attention is
+reports (unless OPENBLAS_CORETYPE is set), prints both side by side stage
+by stage (the twin's stages timed through module hooks; its attention is
 everything before the backbone, Grad-CAM's forward and backward passes),
 and prints as its last line `speedup X.XX` (twin ms per frame / engine ms
 per frame).
