@@ -194,6 +194,31 @@ def case_bench_stages():
     return 0
 
 
+def case_bench_kernels():
+    """sanl-bench names the OpenBLAS kernels its products ran on and bench.py
+    times the twin on the same ones; OPENBLAS_CORETYPE, when a user sets
+    it, holds for both."""
+    if not have_torch():
+        return SKIP
+    for coretype in (None, "Prescott"):
+        code, out, err = run([sys.executable, os.path.join(TORCH_DIR, "bench.py"),
+                              "--model", MODEL, "--frames", "1", "--threads", "1",
+                              "--bench", tool("sanl-bench")],
+                             env={"OPENBLAS_CORETYPE": coretype})
+        engine = [line.split()[2] for line in out.splitlines()
+                  if line.startswith("blas kernels ")]
+        twin = re.search(r"^twin .* blas kernels (\S+) \(twin (\S+)\)$", out, re.M)
+        named = twin.groups() if twin else None
+        if code != 0 or len(engine) != 1 or named != (engine[0], engine[0]):
+            print(f"FAIL: OPENBLAS_CORETYPE={coretype}: exit {code}, engine {engine}, "
+                  f"twin {named}\n{err}")
+            return 1
+        if coretype and engine[0] != coretype:
+            print(f"FAIL: OPENBLAS_CORETYPE={coretype} but the engine ran on {engine[0]}")
+            return 1
+    return 0
+
+
 def case_bench_py_errors():
     """bench.py refuses a config export.py lacks and no frames with exit
     status 2, a model file the twin refuses with 1, each in one line."""

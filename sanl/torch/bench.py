@@ -22,6 +22,7 @@ it with a private registry, and prints as its last line `fps X.X`
 """
 
 import argparse
+import ctypes
 import os
 import re
 import statistics
@@ -184,6 +185,16 @@ def time_engine(bench, model_path, frames, threads, attention):
     raise RuntimeError("sanl-bench printed no ms/frame line")
 
 
+def process_blas_kernels():
+    """Kernels of the OpenBLAS this process loaded with torch, or None."""
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return None
+
+
 def gst_env(plugin_dir, tmp):
     """Environment that sees our plugin through a private registry."""
     env = dict(os.environ)
@@ -265,12 +276,13 @@ def main():
         torch.set_num_threads(args.threads)
         net = load_twin(model_path)
         twin_ms, twin_stages = time_twin(net, args.frames, args.attention)
+        twin_kernels = process_blas_kernels()
     print(f"{'stage':<14}{'twin ms':>10}{'engine ms':>11}{'twin/engine':>13}")
     for name in STAGES:
         ratio = twin_stages[name] / stages[name] if stages[name] > 0 else float("nan")
         print(f"{name:<14}{twin_stages[name]:>10.2f}{stages[name]:>11.2f}{ratio:>13.2f}")
     print(f"twin {twin_ms:.2f} ms/frame, engine {engine_ms:.2f} ms/frame, "
-          f"threads {args.threads}, blas kernels {kernels}")
+          f"threads {args.threads}, blas kernels {kernels} (twin {twin_kernels})")
     print(f"speedup {twin_ms / engine_ms:.2f}")
 
 
