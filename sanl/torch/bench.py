@@ -175,14 +175,15 @@ def time_engine(bench, model_path, frames, threads, attention):
            "--threads", str(threads), "--attention", attention]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     sys.stdout.write(out)
-    kernels = None
+    kernels = ms = None
     for line in out.splitlines():
         if line.startswith("blas kernels "):
             kernels = line.split()[2]
-    for line in out.splitlines():
-        if line.startswith("ms/frame "):
-            return float(line.split()[1]), engine_stages(out), kernels
-    raise RuntimeError("sanl-bench printed no ms/frame line")
+        elif line.startswith("ms/frame "):
+            ms = float(line.split()[1])
+    if ms is None:
+        raise RuntimeError("sanl-bench printed no ms/frame line")
+    return ms, engine_stages(out), kernels
 
 
 def process_blas_kernels():
