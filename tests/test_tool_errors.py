@@ -200,10 +200,12 @@ def case_bench_kernels():
     it, holds for both."""
     if not have_torch():
         return SKIP
-    for coretype in (None, "Prescott"):
-        code, out, err = run([sys.executable, os.path.join(TORCH_DIR, "bench.py"),
-                              "--model", MODEL, "--frames", "1", "--threads", "1",
-                              "--bench", tool("sanl-bench")],
+    # --config checks the config with torch loaded before the engine runs
+    for coretype, source in ((None, ["--model", MODEL]), ("Prescott", ["--model", MODEL]),
+                             (None, ["--config", "tiny"])):
+        code, out, err = run([sys.executable, os.path.join(TORCH_DIR, "bench.py")] + source
+                             + ["--frames", "1", "--threads", "1",
+                                "--bench", tool("sanl-bench")],
                              env={"OPENBLAS_CORETYPE": coretype})
         engine = [line.split()[2] for line in out.splitlines()
                   if line.startswith("blas kernels ")]

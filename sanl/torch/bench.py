@@ -196,6 +196,19 @@ def process_blas_kernels():
         return None
 
 
+def use_blas_kernels(name):
+    """Has this process's OpenBLAS run the named kernels, as libsanl switches
+    its own: OpenBLAS reads OPENBLAS_CORETYPE when it loads, and again when
+    asked to choose anew (torch may have loaded it already, for --config)."""
+    os.environ["OPENBLAS_CORETYPE"] = name
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.gotoblas_dynamic_quit()
+        lib.gotoblas_dynamic_init()
+    except (OSError, AttributeError):
+        pass
+
+
 def gst_env(plugin_dir, tmp):
     """Environment that sees our plugin through a private registry."""
     env = dict(os.environ)
@@ -271,7 +284,7 @@ def main():
         # The twin's matrix products run on OpenBLAS too: the same kernels as the
         # engine's, which may have switched from the ones OpenBLAS picked at load.
         if kernels and "OPENBLAS_CORETYPE" not in os.environ:
-            os.environ["OPENBLAS_CORETYPE"] = kernels
+            use_blas_kernels(kernels)
         import torch
 
         torch.set_num_threads(args.threads)
