@@ -68,9 +68,10 @@ typedef struct
   int kernel; /* square kernels only */
   int stride;
   int pad;
-  float *weight;   /* (cout, cin * kernel * kernel) */
-  float *bias;     /* (cout); zeros when the layer had none */
-  float *winograd; /* (36, cout, cin) transformed, or NULL */
+  float *weight;     /* (cout, cin * kernel * kernel) */
+  float *bias;       /* (cout); zeros when the layer had none */
+  float *winograd;   /* (P, cout, cin) transformed, or NULL */
+  int winograd_tile; /* its output tile side, 4 or 2; 0 without */
 } SanlConv;
 
 typedef struct
@@ -162,12 +163,16 @@ void sanl_conv_forward_residual (const SanlConv *conv, const float *x, int h,
 void sanl_conv_backward_data (const SanlConv *conv, const float *dy, int h,
     int w, float *dx, float *work);
 
-/* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions padded by 1
- * (sanl-winograd.c); sanl_conv_forward takes this path on its own when the
- * weights are transformed and the map is large enough. */
+/* Winograd F(4x4, 3x3) and F(2x2, 3x3) for 3x3 stride-1 convolutions
+ * padded by 1 (sanl-winograd.c); sanl_conv_forward takes this path on its
+ * own when the weights are transformed and the map is large enough. */
 gboolean sanl_winograd_suits (const SanlConv *conv);
-/* conv->winograd = the transformed weights, kept in allocations. */
-void sanl_winograd_transform_weights (SanlConv *conv, GPtrArray *allocations);
+/* The output tile side (4 or 2) for maps of side x side; 0: none pays. */
+int sanl_winograd_tile_for (int side);
+/* conv->winograd = the weights transformed for the tile (4 or 2), kept in
+ * allocations. */
+void sanl_winograd_transform_weights (
+    SanlConv *conv, int tile, GPtrArray *allocations);
 /* Transforms every suitable convolution of the model's forward passes. */
 void sanl_winograd_prepare_model (SanlModel *model);
 gboolean sanl_winograd_applies (const SanlConv *conv, int h, int w);

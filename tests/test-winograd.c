@@ -1,7 +1,8 @@
-/* The Winograd F(4x4, 3x3) convolution against a naive direct loop in
- * double, on maps whose sides are no multiple of the 4x4 output tile and
- * channel counts that are no multiple of a SIMD width, and through
- * sanl_conv_forward, which must take that path on large maps only. */
+/* The Winograd F(4x4, 3x3) and F(2x2, 3x3) convolutions against a naive
+ * direct loop in double, on maps whose sides are no multiple of the output
+ * tile and channel counts that are no multiple of a SIMD width, and
+ * through sanl_conv_forward, which must take that path on large enough
+ * maps only. */
 
 #include "sanl-private.h"
 
@@ -12,14 +13,18 @@
 
 typedef struct
 {
-  int cin, cout, h, w;
+  int tile, cin, cout, h, w;
 } Shape;
 
 static const Shape shapes[] = {
-  { 5, 7, 17, 19 },  /* partial tiles on both axes */
-  { 3, 2, 16, 16 },  /* exactly four tiles a side, the smallest map */
-  { 17, 9, 20, 18 }, /* one axis whole tiles, the other not */
-  { 1, 1, 16, 21 },
+  { 4, 5, 7, 17, 19 },  /* partial tiles on both axes */
+  { 4, 3, 2, 16, 16 },  /* exactly four tiles a side, the smallest map */
+  { 4, 17, 9, 20, 18 }, /* one axis whole tiles, the other not */
+  { 4, 1, 1, 16, 21 },
+  { 2, 5, 7, 9, 11 },   /* partial 2x2 tiles on both axes */
+  { 2, 3, 2, 8, 8 },    /* four tiles a side, the smallest map */
+  { 2, 17, 9, 14, 14 }, /* a ResNet's stage 3 map at input 224 */
+  { 2, 1, 1, 8, 13 },
 };
 
 static float *
@@ -76,7 +81,7 @@ check_shape (
     const Shape *s, gboolean relu, gboolean through_conv, gboolean residual)
 {
   GRand *rand = g_rand_new_with_seed (SEED + s->cin * 31 + s->h);
-  SanlConv conv = { s->cin, s->cout, 3, 1, 1, NULL, NULL, NULL };
+  SanlConv conv = { s->cin, s->cout, 3, 1, 1, NULL, NULL, NULL, 0 };
   GPtrArray *allocations = g_ptr_array_new_with_free_func (g_free);
   gsize ny = (gsize) s->cout * s->h * s->w;
   float *x = random_floats (rand, (gsize) s->cin * s->h * s->w);
@@ -88,7 +93,8 @@ check_shape (
   conv.weight = random_floats (rand, (gsize) s->cout * s->cin * 9);
   conv.bias = random_floats (rand, s->cout);
   g_assert_true (sanl_winograd_suits (&conv));
-  sanl_winograd_transform_weights (&conv, allocations);
+  sanl_winograd_transform_weights (&conv, s->tile, allocations);
+  g_assert_cmpint (conv.winograd_tile, ==, s->tile);
   g_assert_true (sanl_winograd_applies (&conv, s->h, s->w));
 
   work = g_new (float, sanl_conv_workspace (&conv, s->h, s->w));
@@ -149,24 +155,36 @@ test_forward_residual_matches_direct (void)
   }
 }
 
-/* Strided, unpadded and 1x1 layers are not F(4x4, 3x3) problems; maps
- * under 16 pixels a side stay on im2col even with transformed weights. */
+/* Strided, unpadded and 1x1 layers are not Winograd problems; maps under
+ * 16 pixels a side stay off the 4x4 tile and under 8 off the 2x2 one,
+ * even with transformed weights. */
 static void
 test_suits_and_applies (void)
 {
   float u = 0.0f;
-  SanlConv strided = { 4, 4, 3, 2, 1, NULL, NULL, NULL };
-  SanlConv unpadded = { 4, 4, 3, 1, 0, NULL, NULL, NULL };
-  SanlConv pointwise = { 4, 4, 1, 1, 0, NULL, NULL, NULL };
-  SanlConv ready = { 4, 4, 3, 1, 1, NULL, NULL, &u };
+  SanlConv strided = { 4, 4, 3, 2, 1, NULL, NULL, NULL, 0 };
+  SanlConv unpadded = { 4, 4, 3, 1, 0, NULL, NULL, NULL, 0 };
+  SanlConv pointwise = { 4, 4, 1, 1, 0, NULL, NULL, NULL, 0 };
+  SanlConv ready = { 4, 4, 3, 1, 1, NULL, NULL, &u, 4 };
+  SanlConv small = { 4, 4, 3, 1, 1, NULL, NULL, &u, 2 };
 
   g_assert_false (sanl_winograd_suits (&strided));
   g_assert_false (sanl_winograd_suits (&unpadded));
   g_assert_false (sanl_winograd_suits (&pointwise));
   g_assert_true (sanl_winograd_applies (&ready, 16, 16));
   g_assert_false (sanl_winograd_applies (&ready, 15, 40));
+  g_assert_true (sanl_winograd_applies (&small, 8, 8));
+  g_assert_true (sanl_winograd_applies (&small, 40, 40));
+  g_assert_false (sanl_winograd_applies (&small, 7, 40));
   ready.winograd = NULL;
   g_assert_false (sanl_winograd_applies (&ready, 40, 40));
+
+  /* the tile a model prepares for each side of map */
+  g_assert_cmpint (sanl_winograd_tile_for (56), ==, 4);
+  g_assert_cmpint (sanl_winograd_tile_for (16), ==, 4);
+  g_assert_cmpint (sanl_winograd_tile_for (15), ==, 2);
+  g_assert_cmpint (sanl_winograd_tile_for (8), ==, 2);
+  g_assert_cmpint (sanl_winograd_tile_for (7), ==, 0);
 }
 
 int
