@@ -409,6 +409,8 @@ sanl_model_load (const char *path, GError **error)
   SanlModel *model;
   Loader ld;
   gboolean ok;
+  gsize parameters;
+  int n_tensors;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -431,22 +433,23 @@ sanl_model_load (const char *path, GError **error)
   ok = parse_metadata (model, st, error) && load_network (&ld)
        && check_all_used (&ld);
   g_hash_table_unref (ld.used);
-  if (ok)
-    sanl_winograd_prepare_model (model);
-
-  if (ok)
-    g_debug ("loaded %s: config '%s', input %d, %d landmarks, %d classes, "
-             "%" G_GSIZE_FORMAT " parameters in %d tensors, %.1f ms",
-        path, model->config.name, model->config.input_size,
-        model->config.n_landmarks, model->config.n_classes,
-        count_parameters (st), st->n_tensors,
-        (g_get_monotonic_time () - start) / 1000.0);
+  parameters = count_parameters (st);
+  n_tensors = st->n_tensors;
+  /* the file's pages go before the Winograd weights come, so that the two
+   * never take memory at once */
   sanl_safetensors_free (st);
 
   if (!ok) {
     sanl_model_unref (model);
     return NULL;
   }
+
+  sanl_winograd_prepare_model (model);
+  g_debug ("loaded %s: config '%s', input %d, %d landmarks, %d classes, "
+           "%" G_GSIZE_FORMAT " parameters in %d tensors, %.1f ms",
+      path, model->config.name, model->config.input_size,
+      model->config.n_landmarks, model->config.n_classes, parameters, n_tensors,
+      (g_get_monotonic_time () - start) / 1000.0);
   return model;
 }
 
