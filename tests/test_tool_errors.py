@@ -181,6 +181,12 @@ def case_bench_stages():
     if code != 0 or len(rows) != 5 or total is None:
         print(f"FAIL: exit {code}, stage rows {sorted(rows)}, twin total {total}")
         return 1
+    # three rounds by default; the speedup is the middle one of their ratios
+    ratios = sorted(re.findall(r"^round \d+: twin .* ratio ([0-9.]+)$", out, re.M), key=float)
+    speedup = re.search(r"^speedup ([0-9.]+)$", out, re.M)
+    if len(ratios) != 3 or not speedup or speedup.group(1) != ratios[1]:
+        print(f"FAIL: round ratios {ratios}, speedup {speedup and speedup.group(1)}")
+        return 1
     covered = sum(r[0] for r in rows.values())
     if not (0.9 * total <= covered <= total * 1.0001) or min(r[0] for r in rows.values()) < 0:
         print(f"FAIL: twin stages add up to {covered:.3f} ms of {total:.3f} ms")
@@ -239,6 +245,8 @@ def case_bench_py_errors():
              "nor a JSON file"),
             (bench + ["--model", MODEL, "--frames", "0"], 2,
              "bench.py: error: --frames must be 1 or more, not 0"),
+            (bench + ["--model", MODEL, "--rounds", "0"], 2,
+             "bench.py: error: --rounds must be 1 or more, not 0"),
             (bench + ["--model", empty], 1,
              f"bench.py: {empty}: too short for a safetensors header"),
             (bench + ["--model", text], 1, f"bench.py: {text}: header length"),

@@ -5,11 +5,15 @@
 Exports seeded random weights for the config (or takes --model), runs
 build/sanl/tools/sanl-bench on it, then the twin with Grad-CAM on a fixed
 input at the same thread count and on the OpenBLAS kernels the engine
-reports (unless OPENBLAS_CORETYPE is set), prints both side by side stage
-by stage (the twin's stages timed through module hooks; its attention is
-everything before the backbone, Grad-CAM's forward and backward passes),
-and prints as its last line `speedup X.XX` (twin ms per frame / engine ms
-per frame).
+reports (unless OPENBLAS_CORETYPE is set). It does so in --rounds rounds,
+engine then twin, --frames frames each, and prints each round's ratio
+(twin ms per frame / engine ms per frame): a machine whose speed drifts
+from one minute to the next then moves both sides of a ratio alike. Of
+the median round (by ratio; the lower middle one of an even count) it
+prints sanl-bench's report, both sides stage by stage (the twin's stages
+timed through module hooks; its attention is everything before the
+backbone, Grad-CAM's forward and backward passes), and as its last line
+`speedup X.XX`, that round's ratio.
 
     /usr/bin/python3 sanl/torch/bench.py --pipeline --model tests/fixtures/lite.safetensors \
         --threads 2 --plugin-dir build/gst
@@ -44,7 +48,9 @@ def parse_args():
     ap.add_argument("--model", help="existing model file instead of random weights")
     ap.add_argument("--threads", type=int, default=0,
                     help="threads of the twin and the engine alike (0: one per processor)")
-    ap.add_argument("--frames", type=int, default=10)
+    ap.add_argument("--frames", type=int, default=10, help="timed frames per round and side")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of engine then twin; the speedup is the median round's ratio")
     ap.add_argument("--attention", choices=["gradcam", "none"], default="gradcam")
     ap.add_argument("--bench", default=os.path.join(ROOT, "build", "sanl", "tools",
                                                     "sanl-bench"))
@@ -60,7 +66,7 @@ def parse_args():
     if not args.pipeline and not os.access(args.bench, os.X_OK):
         option_error(f"--bench {args.bench}: no sanl-bench to run there; build the project "
                      "first (meson setup build && ninja -C build)")
-    for name in ("frames", "clip_frames"):
+    for name in ("frames", "rounds", "clip_frames"):
         if getattr(args, name) < 1:
             option_error(f"--{name.replace('_', '-')} must be 1 or more, "
                          f"not {getattr(args, name)}")
@@ -174,7 +180,6 @@ def time_engine(bench, model_path, frames, threads, attention):
     cmd = [bench, "--model", model_path, "--frames", str(frames),
            "--threads", str(threads), "--attention", attention]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    sys.stdout.write(out)
     kernels = ms = None
     for line in out.splitlines():
         if line.startswith("blas kernels "):
@@ -183,7 +188,7 @@ def time_engine(bench, model_path, frames, threads, attention):
             ms = float(line.split()[1])
     if ms is None:
         raise RuntimeError("sanl-bench printed no ms/frame line")
-    return ms, engine_stages(out), kernels
+    return ms, engine_stages(out), kernels, out
 
 
 def process_blas_kernels():
@@ -274,13 +279,14 @@ def main():
                             "--config", args.config, "--seed", "1",
                             "--output", model_path], check=True)
         try:
-            engine_ms, stages, kernels = time_engine(args.bench, model_path, args.frames,
-                                                     args.threads, args.attention)
+            engine = time_engine(args.bench, model_path, args.frames, args.threads,
+                                 args.attention)
         except subprocess.CalledProcessError as e:
             # A file the engine refuses gets the twin loader's words, as
             # infer.py and eval.py give them; else sanl-bench's own.
             load_twin(model_path)
             sys.exit(f"bench.py: {e.stderr.strip() or e}")
+        kernels = engine[2]
         # The twin's matrix products run on OpenBLAS too: the same kernels as the
         # engine's, which may have switched from the ones OpenBLAS picked at load.
         if kernels and "OPENBLAS_CORETYPE" not in os.environ:
@@ -289,15 +295,30 @@ def main():
 
         torch.set_num_threads(args.threads)
         net = load_twin(model_path)
-        twin_ms, twin_stages = time_twin(net, args.frames, args.attention)
+        rounds = []
+        for i in range(args.rounds):
+            if i > 0:
+                engine = time_engine(args.bench, model_path, args.frames, args.threads,
+                                     args.attention)
+            twin = time_twin(net, args.frames, args.attention)
+            rounds.append((twin[0] / engine[0], engine, twin))
+            print(f"round {i + 1}: twin {twin[0]:.2f} ms/frame, engine {engine[0]:.2f} "
+                  f"ms/frame, ratio {twin[0] / engine[0]:.2f}")
         twin_kernels = process_blas_kernels()
+
+    # the median round (the lower one of an even count) speaks for the run
+    rounds.sort(key=lambda r: r[0])
+    ratio, (engine_ms, stages, kernels, report), (twin_ms, twin_stages) = \
+        rounds[(len(rounds) - 1) // 2]
+    print(f"median round of {len(rounds)}:")
+    sys.stdout.write(report)
     print(f"{'stage':<14}{'twin ms':>10}{'engine ms':>11}{'twin/engine':>13}")
     for name in STAGES:
-        ratio = twin_stages[name] / stages[name] if stages[name] > 0 else float("nan")
-        print(f"{name:<14}{twin_stages[name]:>10.2f}{stages[name]:>11.2f}{ratio:>13.2f}")
+        stage_ratio = twin_stages[name] / stages[name] if stages[name] > 0 else float("nan")
+        print(f"{name:<14}{twin_stages[name]:>10.2f}{stages[name]:>11.2f}{stage_ratio:>13.2f}")
     print(f"twin {twin_ms:.2f} ms/frame, engine {engine_ms:.2f} ms/frame, "
           f"threads {args.threads}, blas kernels {kernels} (twin {twin_kernels})")
-    print(f"speedup {twin_ms / engine_ms:.2f}")
+    print(f"speedup {ratio:.2f}")
 
 
 if __name__ == "__main__":
