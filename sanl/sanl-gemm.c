@@ -68,7 +68,7 @@ finish_slice (const Gemm *g, int m0, int m1, int n0, int n1)
         row[j] += b;
     if (ep->relu)
       for (int j = n0; j < n1; j++)
-        row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+        row[j] = row[j] < 0.0f ? 0.0f : row[j]; /* NaN stays NaN */
   }
 }
 

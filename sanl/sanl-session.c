@@ -342,6 +342,30 @@ run_network (
   s->timings.decode = elapsed_ms (mark);
 }
 
+/* NaN or infinity anywhere in what a run hands back (the fine heatmaps it
+ * decodes, the visibilities, the landmarks and category) is an error: a
+ * model whose weights overflow float on this input, whose points would
+ * mean nothing. */
+static gboolean
+check_outputs (const SanlSession *s, const SanlResult *result, GError **error)
+{
+  gsize n = (gsize) s->model->config.n_landmarks * s->hm * s->hm;
+  gboolean finite = result->category < 0 || isfinite (result->category_score);
+
+  for (gsize i = 0; finite && i < n; i++)
+    finite = isfinite (s->fine[i]);
+  for (int k = 0; finite && k < result->n_landmarks; k++) {
+    const SanlLandmark *mark = &result->landmarks[k];
+
+    finite = isfinite (mark->x) && isfinite (mark->y) && isfinite (mark->score)
+             && isfinite (mark->visibility);
+  }
+  if (!finite)
+    g_set_error (error, SANL_ERROR, SANL_ERROR_NUMERIC,
+        "the network's outputs are not finite");
+  return finite;
+}
+
 static gboolean
 check_image (const SanlImage *image, GError **error)
 {
@@ -434,7 +458,7 @@ sanl_session_run (SanlSession *s, const SanlImage *image,
   s->timings.preprocess = elapsed_ms (&mark);
   run_network (s, region, result, &mark);
   s->timings.total = (g_get_monotonic_time () - start) / 1000.0;
-  return TRUE;
+  return check_outputs (s, result, error);
 }
 
 gboolean
@@ -450,7 +474,7 @@ sanl_session_run_input (
   s->timings.preprocess = 0.0;
   run_network (s, &square, result, &mark);
   s->timings.total = (g_get_monotonic_time () - start) / 1000.0;
-  return TRUE;
+  return check_outputs (s, result, error);
 }
 
 static SanlTensor

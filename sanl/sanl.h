@@ -35,6 +35,7 @@ typedef enum
   SANL_ERROR_CONFIG,   /* sanl.config is missing or invalid */
   SANL_ERROR_TENSOR,   /* a tensor is missing, extra or misshapen */
   SANL_ERROR_ARGUMENT, /* a caller passed an unusable value */
+  SANL_ERROR_NUMERIC,  /* the network computed NaN or infinity */
 } SanlError;
 
 typedef enum
@@ -171,6 +172,13 @@ void sanl_session_set_attention (SanlSession *session, SanlAttention mode);
  * only for later frames of the same region of a slowly changing scene.
  */
 void sanl_session_reuse_attention (SanlSession *session, gboolean reuse);
+
+/* Runs the network on @region of @image (the whole image when NULL), or
+ * on a prepared (3, S, S) @input, into @result. Fails with
+ * %SANL_ERROR_ARGUMENT for an unusable image or region, and with
+ * %SANL_ERROR_NUMERIC when the outputs hold NaN or infinity (weights that
+ * overflow float on this input); the raw outputs of such a run stay
+ * readable through sanl_session_get_output, to see where they went bad. */
 gboolean sanl_session_run (SanlSession *session, const SanlImage *image,
     const SanlRect *region, SanlResult *result, GError **error);
 gboolean sanl_session_run_input (SanlSession *session, const float *input,

@@ -5,6 +5,7 @@
 #include "sanl.h"
 
 #include <dlfcn.h>
+#include <math.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -599,6 +600,50 @@ test_bad_frames_are_errors (void)
   sanl_model_unref (model);
 }
 
+/* A NaN in the network's input spreads through every layer, as in
+ * PyTorch (ReLU and max pooling keep it), to the outputs: the run fails
+ * with SANL_ERROR_NUMERIC and its raw outputs stay readable, NaN where it
+ * reached. A clean input on the same session runs as before. */
+static void
+test_nan_input_is_a_numeric_error (void)
+{
+  SanlModel *model = load_fixture ();
+  SanlSession *session = sanl_session_new (model, NULL);
+  int size = sanl_model_get_input_size (model);
+  gsize n = (gsize) 3 * size * size;
+  float *input = g_new (float, n);
+  SanlResult result;
+  GError *error = NULL;
+  SanlTensor fine;
+  gsize nan_values = 0;
+
+  for (gsize i = 0; i < n; i++)
+    input[i] = (float) ((i * 7919) % 1000) / 500.0f - 1.0f;
+  input[n / 2 + size / 2] = NAN;
+
+  g_assert_false (sanl_session_run_input (session, input, &result, &error));
+  g_assert_error (error, SANL_ERROR, SANL_ERROR_NUMERIC);
+  g_assert_nonnull (strstr (error->message, "not finite"));
+  g_clear_error (&error);
+
+  fine = sanl_session_get_output (session, SANL_OUTPUT_HEATMAPS_FINE);
+  g_assert_nonnull (fine.data);
+  for (gsize i = 0; i < (gsize) fine.shape[0] * fine.shape[1] * fine.shape[2];
+       i++)
+    nan_values += isnan (fine.data[i]);
+  g_test_message (
+      "%" G_GSIZE_FORMAT " NaN values in the fine heatmaps", nan_values);
+  g_assert_cmpuint (nan_values, >, 0);
+
+  input[n / 2 + size / 2] = 0.5f;
+  g_assert_true (sanl_session_run_input (session, input, &result, &error));
+  g_assert_no_error (error);
+
+  g_free (input);
+  sanl_session_free (session);
+  sanl_model_unref (model);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -623,6 +668,8 @@ main (int argc, char **argv)
       test_landmarks_stay_inside_region);
   g_test_add_func (
       "/session/bad-frames-are-errors", test_bad_frames_are_errors);
+  g_test_add_func ("/session/nan-input-is-a-numeric-error",
+      test_nan_input_is_a_numeric_error);
   g_test_add_func ("/session/reuse-attention/same-frame-is-identical",
       test_reuse_attention_same_frame_is_identical);
   g_test_add_func ("/session/reuse-attention/keeps-maps-of-first-frame",

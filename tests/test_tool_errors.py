@@ -1029,34 +1029,74 @@ def case_huge_image_size():
         return check_all(cases)
 
 
-def case_nonfinite_outputs():
-    """Finite but huge classifier weights make the category score NaN: both
-    tools report the image and print no line, never invalid JSON."""
-    if not have_torch():
-        return SKIP
+# Finite weights whose products overflow float: in the last layer (the
+# category score), in the classifier's first convolution (NaN from there
+# on, which ReLU and max pooling must carry, as PyTorch does) and in the
+# landmark network's first one (the heatmaps).
+HUGE_WEIGHTS = {"classifier.fc.weight": 1e38, "classifier.conv1.weight": 3e38,
+                "backbone.conv1.weight": 3e38}
+
+
+def huge_weight_models(tmp):
+    """(tensor name, path) of a copy of MODEL per entry of HUGE_WEIGHTS."""
     sys.path.insert(0, TORCH_DIR)
     import safetensors_io
     import torch
 
     tensors, metadata = safetensors_io.load(MODEL)
-    tensors = dict(tensors)
-    tensors["classifier.fc.weight"] = torch.full_like(tensors["classifier.fc.weight"], 1e38)
+    for name, value in HUGE_WEIGHTS.items():
+        path = os.path.join(tmp, f"huge-{name}.safetensors")
+        edited = dict(tensors, **{name: torch.full_like(tensors[name], value)})
+        safetensors_io.save_file(edited, path, metadata)
+        yield name, path
+
+
+def case_nonfinite_outputs():
+    """Outputs that overflow to NaN or infinity: both tools report the image
+    and print no line, never invalid JSON; sanl-infer still dumps the raw
+    outputs, to show where they went bad."""
+    if not have_torch():
+        return SKIP
+    failures = 0
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "huge.safetensors")
-        safetensors_io.save_file(tensors, path, metadata)
-        failures = 0
-        for cmd in ([tool("sanl-infer"), "--model", path, IMAGE],
-                    [sys.executable, os.path.join(TORCH_DIR, "infer.py"), "--model", path,
-                     IMAGE]):
-            code, out, err = run(cmd)
-            print(f"exit {code}: {err.strip()}; stdout {out.strip()[:60]!r}")
-            if code != 1 or out or f"{IMAGE}: the network's outputs are not finite" not in err:
+        dump = os.path.join(tmp, "dump.safetensors")
+        for name, path in huge_weight_models(tmp):
+            for cmd in ([tool("sanl-infer"), "--model", path, "--dump", dump, IMAGE],
+                        [sys.executable, os.path.join(TORCH_DIR, "infer.py"), "--model", path,
+                         IMAGE]):
+                code, out, err = run(cmd)
+                print(f"{name}: exit {code}: {err.strip()}; stdout {out.strip()[:60]!r}")
+                if code != 1 or out or f"{IMAGE}: the network's outputs are not finite" not in err:
+                    failures = 1
+            if not os.path.exists(dump):
+                print(f"FAIL: {name}: sanl-infer dumped nothing")
                 failures = 1
-        return failures
+            else:
+                os.unlink(dump)
+    return failures
 
 
-# ---------------------------------------------------------------------------
-# export.py
+def case_element_nonfinite_outputs():
+    """sanldetect fails the pipeline with the reason when the outputs are
+    not finite, rather than pass NaN landmarks downstream."""
+    if not have_torch():
+        return SKIP
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"GST_PLUGIN_PATH_1_0": os.path.join(BUILD_ROOT, "gst"),
+               "GST_REGISTRY_1_0": os.path.join(tmp, "registry.bin")}
+        for name, path in huge_weight_models(tmp):
+            code, out, err = run(["gst-launch-1.0", "videotestsrc", "num-buffers=2", "!",
+                                  "video/x-raw,width=160,height=120", "!", "videoconvert",
+                                  "!", "sanldetect", f"model={path}", "!", "sanljson", "!",
+                                  "fakesink"], env=env)
+            text = out + err
+            print(f"{name}: exit {code}")
+            if (code == 0 or "Landmark detection failed." not in text
+                    or "the network's outputs are not finite" not in text):
+                print(f"FAIL: {name}: exit {code}\n{text}")
+                failures = 1
+    return failures
 
 
 def case_export_errors():

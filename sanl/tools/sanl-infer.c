@@ -377,22 +377,6 @@ parse_args (int *argc, char ***argv, SanlAttention *attention, GError **error)
   return TRUE;
 }
 
-/* JSON has no spelling for NaN or infinity: such a result is an error. */
-static gboolean
-result_is_finite (const SanlResult *result)
-{
-  if (result->category >= 0 && !isfinite (result->category_score))
-    return FALSE;
-  for (int k = 0; k < result->n_landmarks; k++) {
-    const SanlLandmark *mark = &result->landmarks[k];
-
-    if (!isfinite (mark->x) || !isfinite (mark->y) || !isfinite (mark->score)
-        || !isfinite (mark->visibility))
-      return FALSE;
-  }
-  return TRUE;
-}
-
 /* Decodes, runs and prints one image; dumps its outputs when dump_path. */
 static gboolean
 infer_one (SanlSession *session, const char *path, const char *dump_path,
@@ -402,29 +386,27 @@ infer_one (SanlSession *session, const char *path, const char *dump_path,
   guint8 *pixels;
   SanlResult result;
   SanlRect whole;
+  GError *run_error = NULL;
   gboolean ok;
 
   pixels = sanl_image_load (path, &image, error);
   if (!pixels)
     return FALSE;
   whole = (SanlRect){ 0, 0, image.width, image.height };
-  ok = sanl_session_run (session, &image, &whole, &result, error);
+  ok = sanl_session_run (session, &image, &whole, &result, &run_error);
   g_free (pixels);
-  if (!ok) {
-    g_prefix_error (error, "%s: ", path);
-    return FALSE;
-  }
-
-  ok = result_is_finite (&result);
   if (ok)
     print_result (sanl_session_get_model (session), path, &result, &whole);
-  else
-    g_set_error (error, SANL_ERROR, SANL_ERROR_ARGUMENT,
-        "%s: the network's outputs are not finite", path);
 
   /* dumped even when not finite: the dump shows where values went bad */
-  if (dump_path && !dump_outputs (session, dump_path, path, ok ? error : NULL))
+  if (dump_path
+      && (ok || g_error_matches (run_error, SANL_ERROR, SANL_ERROR_NUMERIC))
+      && !dump_outputs (session, dump_path, path, ok ? error : NULL))
     ok = FALSE;
+  if (run_error) {
+    g_propagate_prefixed_error (error, run_error, "%s: ", path);
+    return FALSE;
+  }
   return ok;
 }
 
