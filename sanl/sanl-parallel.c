@@ -16,7 +16,11 @@
  *
  * Callers that find the pool busy (another session's job, or a call from
  * inside a job) run the whole range themselves: results never depend on
- * the split, only the time does. */
+ * the split, only the time does.
+ *
+ * At exit the workers are told to stop and joined, so that nothing of
+ * theirs outlives the process's last word (leak checkers count a thread
+ * never joined); a job still running then finishes on its caller. */
 
 #include "sanl-private.h"
 
@@ -61,6 +65,7 @@ static guint64 state = CLOSED; /* atomic */
 static int next_chunk;         /* atomic: the first chunk not yet taken */
 static int sleepers;           /* atomic */
 static int busy;               /* atomic: a caller holds the pool */
+static int stopping;           /* atomic: the process is exiting */
 static __thread gboolean inside_job;
 
 static guint32
@@ -84,7 +89,8 @@ run_chunks (const Job *j, int way)
   }
 }
 
-/* Blocks until the generation differs from seen; returns the new one. */
+/* Blocks until the generation differs from seen, or the pool stops;
+ * returns the generation it last read. */
 static guint32
 wait_generation (guint32 seen)
 {
@@ -92,18 +98,19 @@ wait_generation (guint32 seen)
 
   for (int i = 0; i < SPIN; i++) {
     gen = generation_of (__atomic_load_n (&state, __ATOMIC_ACQUIRE));
-    if (gen != seen)
+    if (gen != seen || __atomic_load_n (&stopping, __ATOMIC_ACQUIRE))
       return gen;
     cpu_relax ();
   }
 
   /* sleepers goes up before the state is read again, and the caller
    * publishes the state before it reads sleepers: one of the two sees
-   * the other, so no wake-up is lost */
+   * the other, so no wake-up is lost; stopping is set under the lock */
   pthread_mutex_lock (&lock);
   __atomic_add_fetch (&sleepers, 1, __ATOMIC_SEQ_CST);
-  while ((gen = generation_of (__atomic_load_n (&state, __ATOMIC_SEQ_CST)))
-         == seen)
+  while (
+      (gen = generation_of (__atomic_load_n (&state, __ATOMIC_SEQ_CST))) == seen
+      && !__atomic_load_n (&stopping, __ATOMIC_SEQ_CST))
     pthread_cond_wait (&wake, &lock);
   __atomic_sub_fetch (&sleepers, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_unlock (&lock);
@@ -133,6 +140,8 @@ worker_main (void *arg)
   inside_job = TRUE;
   for (;;) {
     seen = wait_generation (seen);
+    if (__atomic_load_n (&stopping, __ATOMIC_ACQUIRE))
+      break;
     /* a job the caller already finished alone is skipped */
     if (!enter (seen))
       continue;
@@ -142,18 +151,44 @@ worker_main (void *arg)
   return NULL;
 }
 
+/* A forked child has none of its parent's workers. */
+static void
+forget_workers (void)
+{
+  n_workers = 0;
+}
+
+/* At exit: every worker leaves its wait (or the job it is in) and is
+ * joined. A caller still running a job takes the chunks left itself. */
+__attribute__ ((destructor)) static void
+stop_pool (void)
+{
+  pthread_mutex_lock (&lock);
+  __atomic_store_n (&stopping, 1, __ATOMIC_SEQ_CST);
+  pthread_cond_broadcast (&wake);
+  pthread_mutex_unlock (&lock);
+  for (int i = 0; i < n_workers; i++)
+    pthread_join (workers[i], NULL);
+  n_workers = 0;
+}
+
 /* Grows the pool to want workers; called with the pool held and idle. */
 static void
 grow_pool (int want)
 {
-  while (n_workers < want) {
+  static gboolean fork_handled;
+
+  if (!fork_handled && n_workers < want) {
+    pthread_atfork (NULL, NULL, forget_workers);
+    fork_handled = TRUE;
+  }
+  while (n_workers < want && !__atomic_load_n (&stopping, __ATOMIC_ACQUIRE)) {
     if (pthread_create (&workers[n_workers], NULL, worker_main,
             GINT_TO_POINTER (n_workers + 1))
         != 0) {
       g_warning ("cannot start a worker thread; %d ways only", n_workers + 1);
       return;
     }
-    pthread_detach (workers[n_workers]);
     n_workers++;
   }
 }
