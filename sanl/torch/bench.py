@@ -29,6 +29,7 @@ import argparse
 import ctypes
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -256,7 +257,14 @@ def time_pipeline(args, model_path, tmp):
     print(f"fps {args.clip_frames / elapsed:.1f}")
 
 
+def stop_on_sigterm(signum, frame):
+    """SIGTERM as an exception: the running sanl-bench or gst-launch child
+    is killed and the temporary folder removed on the way out."""
+    sys.exit(128 + signum)
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     args = parse_args()
     if args.pipeline:
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
