@@ -606,7 +606,10 @@ gst_sanl_detect_start (GstBaseTransform *trans)
   threads = self->threads;
   GST_OBJECT_UNLOCK (self);
 
-  if (!path || !*path || !g_file_test (path, G_FILE_TEST_EXISTS))
+  /* a link that leads nowhere (or round in a loop) is there: the loader
+   * says what is wrong with it */
+  if (!path || !*path
+      || !g_file_test (path, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK))
     goto no_file;
 
   sanl_set_threads (threads);

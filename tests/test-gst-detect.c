@@ -1,6 +1,10 @@
 /* sanldetect: caps, frame layouts, inference scheduling, regions, errors. */
 
+#include <errno.h>
 #include <math.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 #include <gst/check/gstharness.h>
 
 #include "gst-sanl-check.h"
@@ -920,6 +924,39 @@ GST_START_TEST (test_corrupt_model)
 
 GST_END_TEST;
 
+/* A link that loops onto itself is no missing file: the load error says
+ * what the system made of it. */
+GST_START_TEST (test_looping_link_model)
+{
+  gchar *dir = g_dir_make_tmp ("sanl-link-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "loop.safetensors", NULL);
+  gchar *launch;
+  gchar *debug = NULL;
+  gchar *reason;
+  GError *error;
+
+  fail_unless (dir != NULL && symlink (path, path) == 0);
+  reason = g_strdup_printf ("%s: cannot open: %s", path, g_strerror (ELOOP));
+  launch = g_strdup_printf (
+      "videotestsrc num-buffers=1 ! sanldetect model=\"%s\" ! fakesink", path);
+  error = error_of (launch, &debug);
+  fail_unless (g_error_matches (
+      error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ));
+  fail_unless (
+      debug != NULL && strstr (debug, reason) != NULL, "debug: %s", debug);
+
+  g_error_free (error);
+  g_free (reason);
+  g_free (debug);
+  g_free (launch);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* Changing the model while playing is refused with a warning. */
 GST_START_TEST (test_model_in_wrong_state)
 {
@@ -1153,6 +1190,7 @@ sanldetect_suite (void)
   tcase_add_test (tc, test_attach_attention);
   tcase_add_test (tc, test_qos_skips_inference);
   tcase_add_test (tc, test_missing_model);
+  tcase_add_test (tc, test_looping_link_model);
   tcase_add_test (tc, test_empty_model_means_default);
   tcase_add_test (tc, test_model_blurb);
   tcase_add_test (tc, test_corrupt_model);
