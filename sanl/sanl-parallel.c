@@ -18,9 +18,9 @@
  * inside a job) run the whole range themselves: results never depend on
  * the split, only the time does.
  *
- * At exit the workers are told to stop and joined, so that nothing of
- * theirs outlives the process's last word (leak checkers count a thread
- * never joined); a job still running then finishes on its caller. */
+ * At exit the workers are told to stop and are joined, so that leak
+ * checkers find no thread left unjoined; a job still running then
+ * finishes on its caller. */
 
 #include "sanl-private.h"
 

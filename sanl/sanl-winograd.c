@@ -10,13 +10,13 @@
  *
  * F(4x4, 3x3) does 36 multiplications per channel pair and tile where
  * im2col does 4 * 4 * 9 = 144; F(2x2, 3x3) does 16 where im2col does 36.
- * Both pay for the two tile transforms, which only pays on maps with
- * enough tiles: large maps take the larger tile, middling ones (a 14x14
- * map has 49 tiles of 2x2 but only 16 of 4x4) the smaller, small ones
- * keep im2col. F(4x4, 3x3) interpolates at 0, 1, -1, 2, -2 and infinity,
- * whose transforms keep float results within a few units of 1e-6 of the
- * direct sum; F(2x2, 3x3) at 0, 1, -1 and infinity, exact but for the
- * halves in G. */
+ * Both cost two tile transforms, which only pay off on maps with enough
+ * tiles: large maps take the larger tile, middling ones (a 14x14 map has
+ * 49 tiles of 2x2 but only 16 of 4x4) the smaller, small ones keep
+ * im2col. F(4x4, 3x3) interpolates at 0, 1, -1, 2, -2 and infinity, whose
+ * transforms keep float results within a few units of 1e-6 of the direct
+ * sum; F(2x2, 3x3) at 0, 1, -1 and infinity, whose transforms only add,
+ * subtract and halve. */
 
 #include "sanl-private.h"
 
@@ -36,7 +36,8 @@
 #define SANL_WINOGRAD_SMALL_MIN_SIDE 8
 #endif
 
-#define MAX_WINDOW 6 /* the larger tile's window */
+#define MAX_TILE 4 /* the larger output tile's side */
+#define MAX_WINDOW (MAX_TILE + 2)
 #define MAX_POINTS (MAX_WINDOW * MAX_WINDOW)
 
 static int
@@ -54,7 +55,8 @@ points_of (int tile)
 static int
 min_side_of (int tile)
 {
-  return tile == 4 ? SANL_WINOGRAD_MIN_SIDE : SANL_WINOGRAD_SMALL_MIN_SIDE;
+  return tile == MAX_TILE ? SANL_WINOGRAD_MIN_SIDE
+                          : SANL_WINOGRAD_SMALL_MIN_SIDE;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -168,11 +170,14 @@ void
 sanl_winograd_transform_weights (
     SanlConv *conv, int tile, GPtrArray *allocations)
 {
-  int window = window_of (tile), points = points_of (tile);
+  int window, points;
   gsize planes = (gsize) conv->cout * conv->cin;
-  float *u = g_new (float, points *planes); /* (P, cout, cin) */
+  float *u;
 
   g_return_if_fail (tile == 2 || tile == 4);
+  window = window_of (tile);
+  points = points_of (tile);
+  u = g_new (float, points *planes); /* (P, cout, cin) */
 
   /* U = G g G^T for each (o, c): columns first, then rows */
   for (gsize oc = 0; oc < planes; oc++) {
@@ -326,8 +331,8 @@ output_tiles (const int tile, const SanlConv *conv, const float *m, int o0,
   for (int o = o0; o < o1; o++)
     for (int ty = 0; ty < th; ty++)
       for (int tx0 = 0; tx0 < tw; tx0 += LANES) {
-        float mt[MAX_POINTS][LANES], half[4 * MAX_WINDOW][LANES];
-        float out[4 * 4][LANES], row[LANES * 4];
+        float mt[MAX_POINTS][LANES], half[MAX_TILE * MAX_WINDOW][LANES];
+        float out[MAX_TILE * MAX_TILE][LANES], row[LANES * MAX_TILE];
         const float *src = m + ((gsize) o * th + ty) * tw + tx0;
         int valid = MIN (LANES, tw - tx0);
         int rows = MIN (tile, oh - ty * tile);
@@ -343,8 +348,9 @@ output_tiles (const int tile, const SanlConv *conv, const float *m, int o0,
             for (int t = 0; t < LANES; t++)
               mt[p][t] = t < valid ? src[p * plane + t] : 0.0f;
 
+        /* half (tile, W), then out (tile, tile) */
         for (int j = 0; j < window; j++)
-          output_column (tile, mt + j, window, half + j, window); /* (t, W) */
+          output_column (tile, mt + j, window, half + j, window);
         for (int i = 0; i < tile; i++)
           output_column (tile, half + i * window, 1, out + i * tile, 1);
 
