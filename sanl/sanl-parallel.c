@@ -151,11 +151,15 @@ worker_main (void *arg)
   return NULL;
 }
 
-/* A forked child has none of its parent's workers. */
+/* A forked child has none of its parent's workers, and its copies of the
+ * lock and the condition may still count them: it starts afresh. */
 static void
 forget_workers (void)
 {
   n_workers = 0;
+  sleepers = 0;
+  pthread_mutex_init (&lock, NULL);
+  pthread_cond_init (&wake, NULL);
 }
 
 /* At exit: every worker leaves its wait (or the job it is in) and is

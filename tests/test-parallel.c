@@ -3,11 +3,14 @@
  * runs on its own. sanl_gemm: the sliced product equals a naive one for
  * every transpose, both ways of slicing, strides wider than the rows, and
  * any thread count; sanl_gemm_fused adds bias, residual and ReLU to each
- * slice and nothing past it. */
+ * slice and nothing past it. A forked child's pool works and ends. */
 
 #include "sanl-private.h"
 
 #include <math.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define MAX_N 37
 
@@ -206,6 +209,55 @@ test_gemm_fused (void)
     }
 }
 
+/* Visits of [0, MAX_N) on the pool; TRUE when each index came once. */
+static gboolean
+visits_once (void)
+{
+  Visits v = { { 0 }, 0 };
+
+  sanl_parallel_for (MAX_N, count_visits, &v);
+  for (int i = 0; i < MAX_N; i++)
+    if (v.visits[i] != 1)
+      return FALSE;
+  return v.bad_way == 0;
+}
+
+/* A child forked while the parent's worker sleeps runs jobs on workers of
+ * its own and exits (joining them) within its alarm; the parent's pool
+ * still works after. */
+static void
+test_fork (void)
+{
+  int status;
+  pid_t child;
+
+  sanl_set_threads (2);
+  g_assert_true (visits_once ());
+  g_usleep (G_USEC_PER_SEC / 10); /* long enough for the worker to sleep */
+
+  child = fork ();
+  g_assert_cmpint (child, >=, 0);
+  if (child == 0) {
+    alarm (20);
+    _exit (visits_once () && visits_once () ? 0 : 1);
+  }
+  g_assert_cmpint (waitpid (child, &status, 0), ==, child);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+
+  child = fork ();
+  g_assert_cmpint (child, >=, 0);
+  if (child == 0) {
+    alarm (20);
+    exit (visits_once () ? 0 : 1); /* exit: the pool's destructor runs */
+  }
+  g_assert_cmpint (waitpid (child, &status, 0), ==, child);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+
+  g_assert_true (visits_once ());
+}
+
 int
 main (int argc, char **argv)
 {
@@ -214,5 +266,6 @@ main (int argc, char **argv)
   g_test_add_func ("/parallel/nested", test_nested);
   g_test_add_func ("/parallel/gemm", test_gemm);
   g_test_add_func ("/parallel/gemm-fused", test_gemm_fused);
+  g_test_add_func ("/parallel/fork", test_fork);
   return g_test_run ();
 }
