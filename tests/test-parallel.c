@@ -8,7 +8,6 @@
 #include "sanl-private.h"
 
 #include <math.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -213,7 +212,7 @@ test_gemm_fused (void)
  * long enough for the worker to go to sleep, so that the next job wakes
  * it; TRUE when each index came once every time. */
 static gboolean
-visits_once (int rounds)
+each_index_once (int rounds)
 {
   for (int r = 0; r < rounds; r++) {
     Visits v = { { 0 }, 0 };
@@ -239,14 +238,14 @@ test_fork (void)
   pid_t child;
 
   sanl_set_threads (2);
-  g_assert_true (visits_once (100));
+  g_assert_true (each_index_once (100));
   g_usleep (G_USEC_PER_SEC / 10); /* the worker asleep at the fork */
 
   child = fork ();
   g_assert_cmpint (child, >=, 0);
   if (child == 0) {
     alarm (20);
-    _exit (visits_once (100) ? 0 : 1);
+    _exit (each_index_once (100) ? 0 : 1);
   }
   g_assert_cmpint (waitpid (child, &status, 0), ==, child);
   g_assert_true (WIFEXITED (status));
@@ -256,13 +255,13 @@ test_fork (void)
   g_assert_cmpint (child, >=, 0);
   if (child == 0) {
     alarm (20);
-    exit (visits_once (100) ? 0 : 1); /* exit: the pool's destructor runs */
+    exit (each_index_once (100) ? 0 : 1); /* exit: the pool's destructor runs */
   }
   g_assert_cmpint (waitpid (child, &status, 0), ==, child);
   g_assert_true (WIFEXITED (status));
   g_assert_cmpint (WEXITSTATUS (status), ==, 0);
 
-  g_assert_true (visits_once (10));
+  g_assert_true (each_index_once (10));
 }
 
 int

@@ -600,9 +600,9 @@ test_bad_frames_are_errors (void)
   sanl_model_unref (model);
 }
 
-/* A NaN in the network's input spreads through every layer, as in
- * PyTorch (ReLU and max pooling keep it), to the outputs: the run fails
- * with SANL_ERROR_NUMERIC and its raw outputs stay readable, NaN where it
+/* A NaN in the network's input spreads through the layers to the outputs
+ * (ReLU keeps it, as PyTorch's does): the run fails with
+ * SANL_ERROR_NUMERIC and its raw outputs stay readable, NaN where it
  * reached. A clean input on the same session runs as before. */
 static void
 test_nan_input_is_a_numeric_error (void)

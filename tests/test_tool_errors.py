@@ -1031,8 +1031,8 @@ def case_huge_image_size():
 
 # Finite weights whose products overflow float: in the last layer (the
 # category score), in the classifier's first convolution (NaN from there
-# on, which ReLU and max pooling must carry, as PyTorch does) and in the
-# landmark network's first one (the heatmaps).
+# on, which ReLU must carry, as PyTorch's does) and in the landmark
+# network's first one (the heatmaps).
 HUGE_WEIGHTS = {"classifier.fc.weight": 1e38, "classifier.conv1.weight": 3e38,
                 "backbone.conv1.weight": 3e38}
 
@@ -1100,6 +1100,10 @@ def case_element_nonfinite_outputs():
                 print(f"FAIL: {name}: exit {code}\n{text}")
                 failures = 1
     return failures
+
+
+# ---------------------------------------------------------------------------
+# export.py
 
 
 def case_export_errors():
