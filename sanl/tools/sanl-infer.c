@@ -26,7 +26,6 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
